@@ -1,0 +1,40 @@
+//! SIP transports for lamppost: UDP and TCP sockets, stream framing and the connection table.
+//!
+//! This is the thin async shell around the sans-IO protocol crates. [`Transports::bind`] binds
+//! every [`Listen`] address and spawns tokio tasks that own the sockets:
+//!
+//! * **In:** each complete message (a UDP datagram, or one message framed from a stream by the
+//!   sans-IO [`StreamFramer`]) is handed, as an [`Inbound`], to the application's [`Handler`],
+//!   called inline by the receive loop: the handler must not block.
+//! * **Out:** [`ReplyHandle::send`] (and [`Transports::send_to`], [`Connections`]) never wait:
+//!   UDP sends at once or queues while the socket is busy; a connection queues for its writer
+//!   task. Full queues and closed connections are errors, never backpressure on the caller.
+//! * **Connections** have monotonically increasing ids; the handler learns when one closes
+//!   ([`Handler::on_connection_closed`]). Double-CRLF keep-alive pings are answered with a CRLF
+//!   pong (RFC 5626 §4.4.1); idle connections are closed after
+//!   [`TransportLimits::connection_idle_timeout`].
+//!
+//! Bounds on memory and connections come from [`TransportLimits`].
+
+mod connections;
+mod error;
+mod framing;
+mod handler_call;
+mod inbound;
+mod limits;
+mod listen;
+mod reply;
+mod socket;
+mod tcp;
+mod transports;
+mod udp;
+
+pub use connections::Connections;
+pub use error::{ListenError, TransportError};
+pub use framing::{Frame, FrameError, StreamFramer};
+pub use inbound::{Handler, Inbound};
+pub use limits::TransportLimits;
+pub use listen::Listen;
+pub use reply::ReplyHandle;
+pub use sip_msg::Transport;
+pub use transports::Transports;
