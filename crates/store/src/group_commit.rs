@@ -1,0 +1,188 @@
+//! Group commit: many concurrent writers, one transaction per batch.
+//!
+//! Every caller hands its changes to a single writer task and awaits its own acknowledgement. The writer takes
+//! everything queued (up to a cap), applies it in one [`LocationStore::apply`] call, then answers every caller of that
+//! batch with the outcome. A caller is therefore acknowledged only once its changes are durable, and a burst of
+//! requests pays for one transaction (one fsync) instead of one each.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use registrar::Change;
+use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::{LocationStore, StoreError};
+
+/// Counters of a [`GroupCommit`] writer, for tests and metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CommitStats {
+    /// `commit` calls the writer has answered (successfully or not).
+    pub commits: u64,
+    /// Transactions run, one per batch.
+    pub transactions: u64,
+    /// Transactions that failed; every caller of such a batch got the error.
+    pub failed_transactions: u64,
+    /// Changes applied in successful transactions.
+    pub changes: u64,
+    /// Most `commit` calls ever answered by one transaction.
+    pub largest_batch: u64,
+}
+
+/// A handle to the writer task; clone it freely, every clone feeds the same writer.
+#[derive(Debug, Clone)]
+pub struct GroupCommit {
+    queue: mpsc::Sender<Message>,
+    stats: Arc<Counters>,
+    writer: Arc<Mutex<Option<JoinHandle<()>>>>,
+}
+
+impl GroupCommit {
+    /// Spawns the writer task on the current Tokio runtime; each transaction answers at most `max_batch` commits (a
+    /// cap of 0 is taken as 1).
+    ///
+    /// # Panics
+    /// When called outside a Tokio runtime.
+    pub fn spawn<S: LocationStore>(store: Arc<S>, max_batch: usize) -> Self {
+        let max_batch = max_batch.max(1);
+        let (queue, inbox) = mpsc::channel(max_batch);
+        let stats = Arc::new(Counters::default());
+        let writer = tokio::spawn(run_writer(store, inbox, max_batch, Arc::clone(&stats)));
+        Self {
+            queue,
+            stats,
+            writer: Arc::new(Mutex::new(Some(writer))),
+        }
+    }
+
+    /// Makes `changes` durable together with whatever else is queued; resolves once they are (or with the error that
+    /// stopped their batch). [`StoreError::Closed`] when the writer has stopped.
+    pub async fn commit(&self, changes: Vec<Change>) -> Result<(), StoreError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let (ack, outcome) = oneshot::channel();
+        self.queue
+            .send(Message::Commit(Request { changes, ack }))
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        outcome.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// The writer's counters so far.
+    pub fn stats(&self) -> CommitStats {
+        self.stats.snapshot()
+    }
+
+    /// Commits everything queued before this call, then stops the writer and waits for it. Later `commit` calls, from
+    /// any clone, fail with [`StoreError::Closed`].
+    pub async fn shutdown(self) {
+        let (done, stopped) = oneshot::channel();
+        if self.queue.send(Message::Stop(done)).await.is_ok() {
+            // An error means the writer is already gone, which is what we wait for anyway.
+            let _ = stopped.await;
+        }
+        if let Some(writer) = self.writer.lock().await.take()
+            && let Err(e) = writer.await
+        {
+            tracing::error!(error = %e, "the store writer task ended abnormally");
+        }
+    }
+}
+
+/// What callers send to the writer.
+#[derive(Debug)]
+enum Message {
+    /// Changes to make durable.
+    Commit(Request),
+    /// Stop after everything queued before this; acknowledge on the sender.
+    Stop(oneshot::Sender<()>),
+}
+
+/// One caller's changes and the way back to it.
+#[derive(Debug)]
+struct Request {
+    changes: Vec<Change>,
+    ack: oneshot::Sender<Result<(), StoreError>>,
+}
+
+/// The writer loop: batch, apply, acknowledge, until stopped or every handle is gone.
+async fn run_writer<S: LocationStore>(
+    store: Arc<S>,
+    mut inbox: mpsc::Receiver<Message>,
+    max_batch: usize,
+    stats: Arc<Counters>,
+) {
+    let mut messages = Vec::with_capacity(max_batch);
+    let mut changes = Vec::new();
+    let mut acks = Vec::with_capacity(max_batch);
+    loop {
+        if inbox.recv_many(&mut messages, max_batch).await == 0 {
+            return;
+        }
+        let mut stop = None;
+        for message in messages.drain(..) {
+            match message {
+                Message::Commit(request) if stop.is_none() => {
+                    changes.extend(request.changes);
+                    acks.push(request.ack);
+                }
+                // Dropping a late request's ack tells its caller the writer has stopped.
+                Message::Commit(_) => {}
+                Message::Stop(done) => stop = Some(done),
+            }
+        }
+        if !acks.is_empty() {
+            let outcome = store.apply(&changes).await;
+            stats.record(acks.len(), changes.len(), outcome.is_ok());
+            if let Err(e) = &outcome {
+                tracing::error!(error = %e, commits = acks.len(), "group commit failed");
+            }
+            for ack in acks.drain(..) {
+                // A caller that stopped waiting does not need the answer.
+                let _ = ack.send(outcome.clone());
+            }
+            changes.clear();
+        }
+        if let Some(done) = stop {
+            inbox.close();
+            let _ = done.send(());
+            return;
+        }
+    }
+}
+
+/// Shared atomic counters behind [`CommitStats`].
+#[derive(Debug, Default)]
+struct Counters {
+    commits: AtomicU64,
+    transactions: AtomicU64,
+    failed_transactions: AtomicU64,
+    changes: AtomicU64,
+    largest_batch: AtomicU64,
+}
+
+impl Counters {
+    fn record(&self, commits: usize, changes: usize, ok: bool) {
+        let commits = u64::try_from(commits).unwrap_or(u64::MAX);
+        self.commits.fetch_add(commits, Ordering::Relaxed);
+        self.transactions.fetch_add(1, Ordering::Relaxed);
+        self.largest_batch.fetch_max(commits, Ordering::Relaxed);
+        if ok {
+            let changes = u64::try_from(changes).unwrap_or(u64::MAX);
+            self.changes.fetch_add(changes, Ordering::Relaxed);
+        } else {
+            self.failed_transactions.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn snapshot(&self) -> CommitStats {
+        CommitStats {
+            commits: self.commits.load(Ordering::Relaxed),
+            transactions: self.transactions.load(Ordering::Relaxed),
+            failed_transactions: self.failed_transactions.load(Ordering::Relaxed),
+            changes: self.changes.load(Ordering::Relaxed),
+            largest_batch: self.largest_batch.load(Ordering::Relaxed),
+        }
+    }
+}

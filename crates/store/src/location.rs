@@ -1,0 +1,22 @@
+//! The location service's durable half: where bindings are kept between restarts.
+
+use std::future::Future;
+
+use registrar::{Binding, Change};
+
+use crate::StoreError;
+
+/// Durable storage of bindings.
+///
+/// The server keeps the live location table in memory; a store only has to hand every binding back at start and to
+/// make each batch of changes durable, all or nothing.
+pub trait LocationStore: Send + Sync + 'static {
+    /// All stored bindings, expired ones included (the caller drops those).
+    fn load_bindings(&self) -> impl Future<Output = Result<Vec<Binding>, StoreError>> + Send;
+
+    /// Applies a batch of changes atomically, in order, in one transaction: `Upsert` inserts or replaces the binding
+    /// with that id, `Remove` deletes the binding with that id (removing an absent id is not an error).
+    ///
+    /// When this returns `Ok`, the changes are durable to the level the store promises.
+    fn apply(&self, changes: &[Change]) -> impl Future<Output = Result<(), StoreError>> + Send;
+}

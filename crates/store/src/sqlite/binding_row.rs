@@ -1,0 +1,268 @@
+//! How a [`Binding`] maps onto a `location` row, and back.
+//!
+//! Unsigned 64-bit values (the binding id, the branch hash, the connection id) are stored as the signed integer with
+//! the same bits, so large values read back as negative numbers in SQL. Times are Unix seconds. `q` is the SIP value
+//! (`0.5`), NULL when the client sent none. The IPv6 flow label of an address is not kept (sockets report 0 unless
+//! asked otherwise); the scope id is.
+
+use std::net::SocketAddr;
+
+use registrar::{Binding, Source, Transport, UnixTime};
+use sqlx::query::Query;
+use sqlx::sqlite::{SqliteArguments, SqliteRow};
+use sqlx::{Row, Sqlite};
+
+use crate::StoreError;
+
+/// Inserts or replaces one binding; parameters in [`BindingRow`] field order.
+const UPSERT: &str = "INSERT OR REPLACE INTO location (id, username, domain, contact, params, received, \
+     path, expires, q, callid, cseq, last_modified, registered_at, user_agent, socket, transport, connection_id, \
+     instance, reg_id, branch_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+/// Every column [`decode`] reads.
+pub(super) const SELECT_ALL: &str = "SELECT id, username, domain, contact, params, received, path, expires, q, \
+     callid, cseq, last_modified, registered_at, user_agent, socket, transport, connection_id, instance, reg_id, \
+     branch_hash FROM location";
+
+/// A binding converted to column values, checked and ready to write.
+#[derive(Debug)]
+pub(super) struct BindingRow<'a> {
+    id: i64,
+    username: &'a str,
+    domain: Option<&'a str>,
+    contact: &'a str,
+    params: &'a str,
+    received: String,
+    path: Option<String>,
+    expires: i64,
+    q: Option<f64>,
+    callid: &'a str,
+    cseq: i64,
+    last_modified: i64,
+    registered_at: i64,
+    user_agent: &'a str,
+    socket: String,
+    transport: &'static str,
+    connection_id: Option<i64>,
+    instance: Option<&'a str>,
+    reg_id: Option<i64>,
+    branch_hash: i64,
+}
+
+impl<'a> BindingRow<'a> {
+    /// Converts `b`; fails only for times beyond what a SQLite integer holds.
+    pub(super) fn encode(b: &'a Binding) -> Result<Self, StoreError> {
+        let time = |what: &str, t: UnixTime| {
+            i64::try_from(t.0).map_err(|_| StoreError::Unrepresentable {
+                what: format!("binding {} {what}", b.id),
+                detail: format!("{} is beyond the largest SQLite integer", t.0),
+            })
+        };
+        let (username, domain) = match b.aor.rsplit_once('@') {
+            Some((user, domain)) => (user, Some(domain)),
+            None => (b.aor.as_str(), None),
+        };
+        Ok(Self {
+            id: b.id.cast_signed(),
+            username,
+            domain,
+            contact: &b.uri,
+            params: &b.params,
+            received: format!("sip:{}", b.source.remote),
+            path: (!b.path.is_empty()).then(|| encode_path(&b.path)),
+            expires: time("expires", b.expires_at)?,
+            q: b.q.map(|q| f64::from(q) / 1000.0),
+            callid: &b.call_id,
+            cseq: i64::from(b.cseq),
+            last_modified: time("last_modified", b.updated_at)?,
+            registered_at: time("registered_at", b.registered_at)?,
+            user_agent: &b.user_agent,
+            socket: format!(
+                "{}:{}",
+                b.source.transport.as_str().to_ascii_lowercase(),
+                b.source.local
+            ),
+            transport: b.source.transport.as_str(),
+            connection_id: b.source.connection.map(u64::cast_signed),
+            instance: b.instance.as_deref(),
+            reg_id: b.reg_id.map(i64::from),
+            branch_hash: b.branch_hash.cast_signed(),
+        })
+    }
+
+    /// The statement that inserts or replaces this row.
+    pub(super) fn upsert(self) -> Query<'a, Sqlite, SqliteArguments> {
+        sqlx::query(UPSERT)
+            .bind(self.id)
+            .bind(self.username)
+            .bind(self.domain)
+            .bind(self.contact)
+            .bind(self.params)
+            .bind(self.received)
+            .bind(self.path)
+            .bind(self.expires)
+            .bind(self.q)
+            .bind(self.callid)
+            .bind(self.cseq)
+            .bind(self.last_modified)
+            .bind(self.registered_at)
+            .bind(self.user_agent)
+            .bind(self.socket)
+            .bind(self.transport)
+            .bind(self.connection_id)
+            .bind(self.instance)
+            .bind(self.reg_id)
+            .bind(self.branch_hash)
+    }
+}
+
+/// Rebuilds a binding from a row read with [`SELECT_ALL`]; the error says which column is wrong.
+pub(super) fn decode(row: &SqliteRow) -> Result<Binding, String> {
+    let text = |col: &str| {
+        row.try_get::<String, _>(col)
+            .map_err(|e| format!("column {col}: {e}"))
+    };
+    let opt_text = |col: &str| {
+        row.try_get::<Option<String>, _>(col)
+            .map_err(|e| format!("column {col}: {e}"))
+    };
+    let int = |col: &str| {
+        row.try_get::<i64, _>(col)
+            .map_err(|e| format!("column {col}: {e}"))
+    };
+    let opt_int = |col: &str| {
+        row.try_get::<Option<i64>, _>(col)
+            .map_err(|e| format!("column {col}: {e}"))
+    };
+    let time = |col: &str| {
+        int(col).and_then(|t| {
+            u64::try_from(t)
+                .map(UnixTime)
+                .map_err(|_| format!("column {col}: negative time {t}"))
+        })
+    };
+
+    let username = text("username")?;
+    let aor = match opt_text("domain")? {
+        Some(domain) => format!("{username}@{domain}"),
+        None => username,
+    };
+    let received = text("received")?;
+    let remote = received
+        .strip_prefix("sip:")
+        .and_then(|addr| addr.parse::<SocketAddr>().ok())
+        .ok_or_else(|| format!("column received: `{received}` is not sip:address:port"))?;
+    let socket = text("socket")?;
+    let local = socket
+        .split_once(':')
+        .and_then(|(_proto, addr)| addr.parse::<SocketAddr>().ok())
+        .ok_or_else(|| format!("column socket: `{socket}` is not proto:address:port"))?;
+    let transport_name = text("transport")?;
+    let transport = Transport::parse(&transport_name)
+        .ok_or_else(|| format!("column transport: unknown transport `{transport_name}`"))?;
+    let q = match row
+        .try_get::<Option<f64>, _>("q")
+        .map_err(|e| format!("column q: {e}"))?
+    {
+        None => None,
+        Some(q) => {
+            let milli = (q * 1000.0).round();
+            if !(0.0..=f64::from(u16::MAX)).contains(&milli) {
+                return Err(format!("column q: {q} is out of range"));
+            }
+            // In range and integral, checked above.
+            Some(milli as u16)
+        }
+    };
+    let cseq = int("cseq")?;
+    let reg_id = opt_int("reg_id")?
+        .map(u32::try_from)
+        .transpose()
+        .map_err(|_| "column reg_id: out of range".to_owned())?;
+
+    Ok(Binding {
+        id: int("id")?.cast_unsigned(),
+        aor,
+        uri: text("contact")?,
+        params: text("params")?,
+        q,
+        expires_at: time("expires")?,
+        registered_at: time("registered_at")?,
+        updated_at: time("last_modified")?,
+        call_id: text("callid")?,
+        cseq: u32::try_from(cseq).map_err(|_| format!("column cseq: {cseq} is out of range"))?,
+        branch_hash: int("branch_hash")?.cast_unsigned(),
+        source: Source {
+            remote,
+            local,
+            transport,
+            connection: opt_int("connection_id")?.map(i64::cast_unsigned),
+        },
+        user_agent: text("user_agent")?,
+        path: opt_text("path")?.map_or_else(Vec::new, |p| decode_path(&p)),
+        instance: opt_text("instance")?,
+        reg_id,
+    })
+}
+
+/// Joins Path values with `,` (as Kamailio stores them), escaping `,` and `\` inside a value with `\`.
+fn encode_path(path: &[String]) -> String {
+    let mut out = String::new();
+    for (i, value) in path.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        for c in value.chars() {
+            if c == ',' || c == '\\' {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Inverse of [`encode_path`].
+fn decode_path(stored: &str) -> Vec<String> {
+    let mut values = Vec::new();
+    let mut current = String::new();
+    let mut chars = stored.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            ',' => values.push(std::mem::take(&mut current)),
+            '\\' => current.extend(chars.next()),
+            _ => current.push(c),
+        }
+    }
+    values.push(current);
+    values
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{decode_path, encode_path};
+
+    #[test]
+    fn path_values_with_commas_and_backslashes_round_trip() {
+        let cases: Vec<Vec<String>> = vec![
+            vec!["<sip:p1.example;lr>".into()],
+            vec!["<sip:p1.example;lr>".into(), "<sip:p2.example;lr>".into()],
+            vec![
+                "\"a, b\" <sip:p1;lr>".into(),
+                "<sip:x\\y;lr>".into(),
+                String::new(),
+            ],
+            vec![String::new()],
+            vec![",".into(), "\\".into(), "\\,".into()],
+        ];
+        for path in cases {
+            assert_eq!(decode_path(&encode_path(&path)), path, "{path:?}");
+        }
+    }
+
+    #[test]
+    fn plain_paths_are_stored_as_kamailio_does() {
+        let path = vec!["<sip:p1;lr>".to_owned(), "<sip:p2;lr>".to_owned()];
+        assert_eq!(encode_path(&path), "<sip:p1;lr>,<sip:p2;lr>");
+    }
+}

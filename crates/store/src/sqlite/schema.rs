@@ -1,0 +1,226 @@
+//! Table creation and the checks that let an existing (Kamailio-made) database be used.
+
+use sqlx::{Row, SqliteConnection, SqlitePool};
+
+use crate::StoreError;
+
+/// Version recorded for `subscriber`: Kamailio's current one, since our table is Kamailio's plus a nullable column.
+const SUBSCRIBER_VERSION: i64 = 7;
+
+/// Version recorded for `location`: lamppost's own layout, which Kamailio's usrloc (version 9) cannot read, and the
+/// other way round.
+const LOCATION_VERSION: i64 = 1;
+
+/// Kamailio's `version` table (its optional `id` column is not needed).
+const CREATE_VERSION: &str = "CREATE TABLE IF NOT EXISTS version (
+    table_name VARCHAR(32) NOT NULL,
+    table_version INTEGER DEFAULT 0 NOT NULL,
+    CONSTRAINT version_table_name_idx UNIQUE (table_name)
+)";
+
+/// Kamailio's `subscriber` table plus `ha1_sha256`.
+const CREATE_SUBSCRIBER: &str = "CREATE TABLE IF NOT EXISTS subscriber (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    username VARCHAR(64) NOT NULL DEFAULT '',
+    domain VARCHAR(64) NOT NULL DEFAULT '',
+    password VARCHAR(64) NOT NULL DEFAULT '',
+    ha1 VARCHAR(128) NOT NULL DEFAULT '',
+    ha1b VARCHAR(128) NOT NULL DEFAULT '',
+    ha1_sha256 VARCHAR(128) DEFAULT NULL,
+    CONSTRAINT subscriber_account_idx UNIQUE (username, domain)
+)";
+
+const CREATE_SUBSCRIBER_USERNAME_INDEX: &str =
+    "CREATE INDEX IF NOT EXISTS subscriber_username_idx ON subscriber (username)";
+
+/// One row per binding; Kamailio's column names where the concept exists.
+const CREATE_LOCATION: &str = "CREATE TABLE IF NOT EXISTS location (
+    id INTEGER PRIMARY KEY NOT NULL,
+    username VARCHAR(64) NOT NULL DEFAULT '',
+    domain VARCHAR(64) DEFAULT NULL,
+    contact VARCHAR(512) NOT NULL DEFAULT '',
+    params TEXT NOT NULL DEFAULT '',
+    received VARCHAR(128) NOT NULL,
+    path VARCHAR(512) DEFAULT NULL,
+    expires INTEGER NOT NULL,
+    q REAL DEFAULT NULL,
+    callid VARCHAR(255) NOT NULL DEFAULT '',
+    cseq INTEGER NOT NULL DEFAULT 0,
+    last_modified INTEGER NOT NULL,
+    registered_at INTEGER NOT NULL,
+    user_agent VARCHAR(255) NOT NULL DEFAULT '',
+    socket VARCHAR(64) NOT NULL,
+    transport VARCHAR(8) NOT NULL,
+    connection_id INTEGER DEFAULT NULL,
+    instance VARCHAR(255) DEFAULT NULL,
+    reg_id INTEGER DEFAULT NULL,
+    branch_hash INTEGER NOT NULL DEFAULT 0
+)";
+
+const CREATE_LOCATION_ACCOUNT_INDEX: &str =
+    "CREATE INDEX IF NOT EXISTS location_account_idx ON location (username, domain)";
+
+const CREATE_LOCATION_EXPIRES_INDEX: &str =
+    "CREATE INDEX IF NOT EXISTS location_expires_idx ON location (expires)";
+
+/// What to do about a `subscriber` table that lacks Kamailio's columns.
+const SUBSCRIBER_HINT: &str =
+    "lamppost needs Kamailio's subscriber columns; add them or give lamppost its own database file";
+
+/// What to do about a `location` table that is not lamppost's.
+const LOCATION_HINT: &str = "it may be Kamailio's usrloc table, which lamppost cannot share; give lamppost its own database file";
+
+/// Columns this crate reads and writes in `subscriber` (besides `ha1_sha256`, which it adds when missing).
+const SUBSCRIBER_COLUMNS: [&str; 5] = ["username", "domain", "password", "ha1", "ha1b"];
+
+/// Columns this crate reads and writes in `location`.
+const LOCATION_COLUMNS: [&str; 20] = [
+    "id",
+    "username",
+    "domain",
+    "contact",
+    "params",
+    "received",
+    "path",
+    "expires",
+    "q",
+    "callid",
+    "cseq",
+    "last_modified",
+    "registered_at",
+    "user_agent",
+    "socket",
+    "transport",
+    "connection_id",
+    "instance",
+    "reg_id",
+    "branch_hash",
+];
+
+/// Creates what is missing and checks what exists, in one write transaction.
+pub(super) async fn prepare(pool: &SqlitePool) -> Result<(), StoreError> {
+    const ACTION: &str = "preparing the tables";
+    let mut tx = pool
+        .begin_with("BEGIN IMMEDIATE")
+        .await
+        .map_err(StoreError::db(ACTION))?;
+    for ddl in [
+        CREATE_VERSION,
+        CREATE_SUBSCRIBER,
+        CREATE_SUBSCRIBER_USERNAME_INDEX,
+    ] {
+        sqlx::query(ddl)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::db(ACTION))?;
+    }
+    let subscriber = columns(&mut tx, "subscriber").await?;
+    require_columns(
+        "subscriber",
+        &subscriber,
+        &SUBSCRIBER_COLUMNS,
+        SUBSCRIBER_HINT,
+    )?;
+    if !subscriber.iter().any(|c| c == "ha1_sha256") {
+        sqlx::query("ALTER TABLE subscriber ADD COLUMN ha1_sha256 VARCHAR(128) DEFAULT NULL")
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::db(ACTION))?;
+        tracing::info!("added column ha1_sha256 to the existing subscriber table");
+    }
+    // Kamailio's subscriber layout has been stable for the columns checked above, so any recorded version will do.
+    record_version(&mut tx, "subscriber", SUBSCRIBER_VERSION, None).await?;
+
+    sqlx::query(CREATE_LOCATION)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::db(ACTION))?;
+    let location = columns(&mut tx, "location").await?;
+    require_columns("location", &location, &LOCATION_COLUMNS, LOCATION_HINT)?;
+    record_version(&mut tx, "location", LOCATION_VERSION, Some(LOCATION_HINT)).await?;
+    for ddl in [CREATE_LOCATION_ACCOUNT_INDEX, CREATE_LOCATION_EXPIRES_INDEX] {
+        sqlx::query(ddl)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::db(ACTION))?;
+    }
+    tx.commit().await.map_err(StoreError::db(ACTION))
+}
+
+/// The column names of `table`.
+async fn columns(
+    conn: &mut SqliteConnection,
+    table: &'static str,
+) -> Result<Vec<String>, StoreError> {
+    let rows = sqlx::query("SELECT name FROM pragma_table_info(?)")
+        .bind(table)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(StoreError::db("reading the table layout"))?;
+    rows.iter()
+        .map(|row| row.try_get::<String, _>("name"))
+        .collect::<Result<_, _>>()
+        .map_err(StoreError::db("reading the table layout"))
+}
+
+/// Fails naming every column of `required` that `present` lacks, followed by `hint`.
+fn require_columns(
+    table: &'static str,
+    present: &[String],
+    required: &[&str],
+    hint: &str,
+) -> Result<(), StoreError> {
+    let missing: Vec<&str> = required
+        .iter()
+        .copied()
+        .filter(|name| !present.iter().any(|c| c == name))
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(StoreError::Schema {
+            table,
+            detail: format!(
+                "the existing table lacks column(s) {}; {hint}",
+                missing.join(", ")
+            ),
+        })
+    }
+}
+
+/// Records `version` for `table` unless a row exists. With a `mismatch_hint`, an existing row with another version is
+/// an error that ends with the hint; without one, any recorded version is accepted.
+async fn record_version(
+    conn: &mut SqliteConnection,
+    table: &'static str,
+    version: i64,
+    mismatch_hint: Option<&str>,
+) -> Result<(), StoreError> {
+    const ACTION: &str = "recording the table version";
+    let existing: Option<i64> =
+        sqlx::query_scalar("SELECT table_version FROM version WHERE table_name = ?")
+            .bind(table)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(StoreError::db(ACTION))?;
+    match existing {
+        None => {
+            sqlx::query("INSERT INTO version (table_name, table_version) VALUES (?, ?)")
+                .bind(table)
+                .bind(version)
+                .execute(&mut *conn)
+                .await
+                .map_err(StoreError::db(ACTION))?;
+            Ok(())
+        }
+        Some(found) => match mismatch_hint {
+            Some(hint) if found != version => Err(StoreError::Schema {
+                table,
+                detail: format!(
+                    "the version table records version {found}, lamppost needs {version}; {hint}"
+                ),
+            }),
+            _ => Ok(()),
+        },
+    }
+}
