@@ -74,6 +74,9 @@ pub enum StoreError {
         /// The driver's reason.
         source: Arc<sqlx::Error>,
     },
+    /// The group-commit queue is full: the store is not keeping up with the request rate. The write was not made.
+    #[error("the store is not keeping up (write queue full); the write was not made")]
+    Overloaded,
     /// The group-commit writer has stopped, so the write was not made.
     #[error("the store writer has stopped; the write was not made")]
     Closed,

@@ -14,6 +14,9 @@ use tokio::task::JoinHandle;
 
 use crate::{LocationStore, StoreError};
 
+/// How many full batches may wait in the queue before [`GroupCommit::submit`] reports [`StoreError::Overloaded`].
+const QUEUE_BATCHES: usize = 16;
+
 /// Counters of a [`GroupCommit`] writer, for tests and metrics.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CommitStats {
@@ -45,7 +48,7 @@ impl GroupCommit {
     /// When called outside a Tokio runtime.
     pub fn spawn<S: LocationStore>(store: Arc<S>, max_batch: usize) -> Self {
         let max_batch = max_batch.max(1);
-        let (queue, inbox) = mpsc::channel(max_batch);
+        let (queue, inbox) = mpsc::channel(max_batch.saturating_mul(QUEUE_BATCHES));
         let stats = Arc::new(Counters::default());
         let writer = tokio::spawn(run_writer(store, inbox, max_batch, Arc::clone(&stats)));
         Self {
@@ -69,6 +72,24 @@ impl GroupCommit {
         outcome.await.map_err(|_| StoreError::Closed)?
     }
 
+    /// Queues `changes` without waiting, so a caller can enqueue while holding a lock and keep its changes in the
+    /// order it made them; await the returned [`Pending`] for the outcome. [`StoreError::Overloaded`] when the queue
+    /// is full (the store cannot keep up), [`StoreError::Closed`] when the writer has stopped.
+    pub fn submit(&self, changes: Vec<Change>) -> Result<Pending, StoreError> {
+        let (ack, outcome) = oneshot::channel();
+        if changes.is_empty() {
+            let _ = ack.send(Ok(()));
+            return Ok(Pending(outcome));
+        }
+        self.queue
+            .try_send(Message::Commit(Request { changes, ack }))
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => StoreError::Overloaded,
+                mpsc::error::TrySendError::Closed(_) => StoreError::Closed,
+            })?;
+        Ok(Pending(outcome))
+    }
+
     /// The writer's counters so far.
     pub fn stats(&self) -> CommitStats {
         self.stats.snapshot()
@@ -87,6 +108,17 @@ impl GroupCommit {
         {
             tracing::error!(error = %e, "the store writer task ended abnormally");
         }
+    }
+}
+
+/// Changes handed to the writer by [`GroupCommit::submit`], not yet known to be durable.
+#[derive(Debug)]
+pub struct Pending(oneshot::Receiver<Result<(), StoreError>>);
+
+impl Pending {
+    /// Resolves once the changes are committed, or with the error that stopped their batch.
+    pub async fn wait(self) -> Result<(), StoreError> {
+        self.0.await.map_err(|_| StoreError::Closed)?
     }
 }
 

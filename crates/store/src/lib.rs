@@ -42,7 +42,7 @@ mod subscriber;
 
 pub use any_store::{AnyStore, StoreOptions, open_store};
 pub use error::StoreError;
-pub use group_commit::{CommitStats, GroupCommit};
+pub use group_commit::{CommitStats, GroupCommit, Pending};
 pub use location::LocationStore;
 pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};
 pub use subscriber::{Subscriber, SubscriberStore};

@@ -278,3 +278,23 @@ async fn empty_commits_cost_no_transaction() {
     assert!(recorder.batches().is_empty());
     assert_eq!(writer.stats().transactions, 0);
 }
+
+#[tokio::test]
+async fn submitted_changes_keep_their_order_and_are_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(open(dir.path(), "order.db").await);
+    let writer = GroupCommit::spawn(store.clone(), 8);
+    // Many versions of one binding submitted back to back: the last one submitted must win.
+    let mut pending = Vec::new();
+    for cseq in 1..=50u32 {
+        let mut b = binding(7, "a@example.com");
+        b.cseq = cseq;
+        pending.push(writer.submit(vec![Change::Upsert(b)]).unwrap());
+    }
+    for p in pending {
+        p.wait().await.unwrap();
+    }
+    let loaded = store.load_bindings().await.unwrap();
+    assert_eq!(loaded.len(), 1);
+    assert_eq!(loaded[0].cseq, 50);
+}

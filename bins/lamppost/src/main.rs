@@ -1,0 +1,14 @@
+//! `lamppost`: the SIP registration server and its command line.
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let args = lamppost::cli::Args::parse();
+    match lamppost::cli::run(args) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("lamppost: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

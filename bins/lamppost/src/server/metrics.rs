@@ -1,0 +1,58 @@
+//! Prometheus metrics: counters are recorded where things happen, gauges are read at scrape time.
+
+use metrics::{counter, gauge};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use registrar::Change;
+use tracing::warn;
+
+/// The metrics recorder and its renderer.
+pub(crate) struct Metrics {
+    handle: Option<PrometheusHandle>,
+}
+
+impl Metrics {
+    /// Installs the process-wide recorder.
+    pub(crate) fn new() -> Self {
+        let handle = PrometheusBuilder::new()
+            .install_recorder()
+            .map_err(|e| warn!(error = %e, "metrics recorder not installed"))
+            .ok();
+        Self { handle }
+    }
+
+    /// Counts binding removals by reason.
+    pub(crate) fn record_changes(&self, changes: &[Change]) {
+        for c in changes {
+            if let Change::Remove { reason, .. } = c {
+                counter!("lamppost_binding_removals_total", "reason" => reason.as_str()).increment(1);
+            }
+        }
+    }
+
+    /// The exposition text, with the current table sizes.
+    pub(crate) fn render(&self, aors: usize, bindings: usize) -> String {
+        gauge!("lamppost_aors").set(aors as f64);
+        gauge!("lamppost_bindings").set(bindings as f64);
+        self.handle.as_ref().map(PrometheusHandle::render).unwrap_or_default()
+    }
+}
+
+/// Counts a response sent to a REGISTER.
+pub(crate) fn register_response(status: u16) {
+    let status = match status {
+        200 => "200",
+        400 => "400",
+        401 => "401",
+        403 => "403",
+        420 => "420",
+        423 => "423",
+        500 => "500",
+        _ => "other",
+    };
+    counter!("lamppost_register_responses_total", "status" => status).increment(1);
+}
+
+/// Counts a message that could not be parsed.
+pub(crate) fn parse_error() {
+    counter!("lamppost_sip_parse_errors_total").increment(1);
+}

@@ -1,0 +1,212 @@
+//! The SIP service: what happens to each message the transports deliver.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use registrar::reply::{start, write_reply};
+use registrar::{Identity, Source, precheck};
+use sip_msg::{Limits, Message, Method};
+use sip_transport::{FrameError, Handler, Inbound, ReplyHandle};
+use tracing::{debug, warn};
+
+use super::Server;
+use super::auth::AuthStep;
+use super::metrics;
+
+/// Methods this server answers itself.
+const ALLOW: &str = "REGISTER, OPTIONS";
+
+/// Receives messages from the transports and answers them.
+pub(crate) struct SipService {
+    server: Arc<Server>,
+    limits: Limits,
+}
+
+impl SipService {
+    /// A service over `server`, accepting messages up to `max_message_size` bytes.
+    pub(crate) fn new(server: Arc<Server>, max_message_size: usize) -> Self {
+        Self {
+            server,
+            limits: Limits {
+                max_message_size,
+                ..Limits::default()
+            },
+        }
+    }
+}
+
+impl Handler for SipService {
+    fn on_message(&self, inbound: Inbound) {
+        handle(&self.server, &self.limits, inbound);
+    }
+
+    fn on_invalid(&self, inbound: Inbound, error: &FrameError) {
+        debug!(remote = %inbound.remote, %error, "unframeable message on a stream");
+        metrics::parse_error();
+        let err = parse_error_of(error);
+        let mut out = Vec::new();
+        if sip_msg::write_bad_request(&mut out, &inbound.data, &err, inbound.remote) {
+            send(&inbound.reply, out);
+        }
+    }
+}
+
+/// Handles one message; may finish on another task when the store must be consulted or written.
+fn handle(server: &Arc<Server>, limits: &Limits, inbound: Inbound) {
+    let mut out = Vec::with_capacity(768);
+    let msg = match sip_msg::parse(&inbound.data, limits) {
+        Ok(m) => m,
+        Err(e) => {
+            metrics::parse_error();
+            debug!(remote = %inbound.remote, error = %e, "unparseable message");
+            if sip_msg::write_bad_request(&mut out, &inbound.data, &e, inbound.remote) {
+                send(&inbound.reply, out);
+            }
+            return;
+        }
+    };
+    let Some(method) = msg.method() else {
+        // Responses belong to client transactions, which this server does not start yet.
+        return;
+    };
+    match method {
+        Method::Register => register(server, limits, &inbound, &msg, out),
+        Method::Ack => {}
+        Method::Options => {
+            if write_reply(
+                &mut out,
+                &msg,
+                inbound.remote,
+                200,
+                "OK",
+                &[("Allow", ALLOW), ("Accept", "application/sdp"), ("Supported", "path")],
+            ) {
+                send(&inbound.reply, out);
+            }
+        }
+        _ => {
+            if write_reply(&mut out, &msg, inbound.remote, 405, "Method Not Allowed", &[("Allow", ALLOW)]) {
+                send(&inbound.reply, out);
+            }
+        }
+    }
+}
+
+fn register(server: &Arc<Server>, limits: &Limits, inbound: &Inbound, msg: &Message<'_>, mut out: Vec<u8>) {
+    let now = SystemTime::now();
+    let source = Source {
+        remote: inbound.remote,
+        local: inbound.local,
+        transport: inbound.transport,
+        connection: inbound.connection,
+    };
+    let config = server.registrar_config();
+    let target = match precheck(&config, msg, &source, &mut out) {
+        Ok(t) => t,
+        Err(outcome) => {
+            if outcome.status != 0 {
+                metrics::register_response(outcome.status);
+                send(&inbound.reply, out);
+            }
+            return;
+        }
+    };
+    let identity = if target.needs_auth {
+        match server.auth.check(msg, &target, now) {
+            AuthStep::Authenticated(user) => Identity::Authenticated(user),
+            AuthStep::Challenge { stale } => {
+                if let Some(mut w) = start(&mut out, msg, inbound.remote, 401, "Unauthorized") {
+                    server.auth.write_challenge(&mut w, target.domain(), stale, now);
+                    w.finish(b"");
+                    metrics::register_response(401);
+                    send(&inbound.reply, out);
+                }
+                return;
+            }
+            AuthStep::Lookup { username } => {
+                // Not cached yet: fetch the user off this loop, then handle the request again.
+                let (server, limits, inbound) = (server.clone(), limits.clone(), inbound.clone());
+                let realm = target.domain().to_owned();
+                tokio::spawn(async move {
+                    server.auth.fetch(&username, &realm).await;
+                    handle(&server, &limits, inbound);
+                });
+                return;
+            }
+        }
+    } else {
+        Identity::Exempt
+    };
+    let (status, pending) = {
+        let mut shard = server.location.shard(&target.aor);
+        let outcome = shard.register(now, msg, &source, &target, &identity, &mut out);
+        // Submitted under the shard lock, so two updates of one binding reach the store in order.
+        let pending = (!outcome.changes.is_empty()).then(|| server.submit(outcome.changes));
+        (outcome.status, pending)
+    };
+    if status == 0 {
+        return;
+    }
+    let pending = match pending {
+        None => {
+            metrics::register_response(status);
+            send(&inbound.reply, out);
+            return;
+        }
+        Some(Ok(pending)) => pending,
+        Some(Err(e)) => {
+            warn!(error = %e, "cannot queue bindings for the store; answering 503");
+            failed(inbound, 503, "Service Unavailable", &[("Retry-After", "5")]);
+            return;
+        }
+    };
+    let inbound = inbound.clone();
+    tokio::spawn(async move {
+        match pending.wait().await {
+            Ok(()) => {
+                metrics::register_response(status);
+                send(&inbound.reply, out);
+            }
+            Err(e) => {
+                warn!(error = %e, "cannot persist bindings; answering 500");
+                failed(&inbound, 500, "Server Internal Error", &[]);
+            }
+        }
+    });
+}
+
+/// Answers a REGISTER whose changes could not be made durable.
+fn failed(inbound: &Inbound, code: u16, reason: &str, headers: &[(&str, &str)]) {
+    metrics::register_response(code);
+    let Ok(msg) = sip_msg::parse(&inbound.data, &Limits::default()) else {
+        return;
+    };
+    let mut out = Vec::new();
+    if write_reply(&mut out, &msg, inbound.remote, code, reason, headers) {
+        send(&inbound.reply, out);
+    }
+}
+
+/// The parse error a framing failure amounts to, for the error response.
+fn parse_error_of(error: &FrameError) -> sip_msg::ParseError {
+    use sip_msg::ParseError;
+    match error {
+        FrameError::MissingContentLength => {
+            ParseError::MissingHeader(sip_msg::HeaderName::ContentLength)
+        }
+        FrameError::TooLarge { limit } => ParseError::MessageTooLarge {
+            size: limit + 1,
+            limit: *limit,
+        },
+        _ => ParseError::BadContentLength {
+            reason: "invalid or conflicting values",
+        },
+    }
+}
+
+fn send(reply: &ReplyHandle, data: Vec<u8>) {
+    if let Err(e) = reply.send(Bytes::from(data)) {
+        debug!(remote = %reply.remote(), error = %e, "reply not sent");
+    }
+}

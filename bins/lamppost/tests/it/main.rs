@@ -1,0 +1,9 @@
+//! Integration tests: the real `lamppost` binary over real sockets.
+
+mod auth;
+mod cli;
+mod durability;
+mod harness;
+mod malformed;
+mod registrar;
+mod sip;
