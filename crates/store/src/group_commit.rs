@@ -66,7 +66,7 @@ impl GroupCommit {
         }
         let (ack, outcome) = oneshot::channel();
         self.queue
-            .send(Message::Commit(Request { changes, ack }))
+            .send(Message::Commit(Request { changes, ack: Ack::Channel(ack) }))
             .await
             .map_err(|_| StoreError::Closed)?;
         outcome.await.map_err(|_| StoreError::Closed)?
@@ -82,12 +82,30 @@ impl GroupCommit {
             return Ok(Pending(outcome));
         }
         self.queue
-            .try_send(Message::Commit(Request { changes, ack }))
+            .try_send(Message::Commit(Request { changes, ack: Ack::Channel(ack) }))
             .map_err(|e| match e {
                 mpsc::error::TrySendError::Full(_) => StoreError::Overloaded,
                 mpsc::error::TrySendError::Closed(_) => StoreError::Closed,
             })?;
         Ok(Pending(outcome))
+    }
+
+    /// Like [`Self::submit`], but instead of a [`Pending`] the writer itself calls `done` with the outcome, right
+    /// after the batch is committed: no task or channel per caller, which matters at thousands of writes a second.
+    /// `done` runs on the writer task, so it must be quick and must not block (sending a datagram is fine). When the
+    /// queue is full or closed, `done` is not called and the error is returned.
+    pub fn submit_then(
+        &self,
+        changes: Vec<Change>,
+        done: impl FnOnce(Result<(), StoreError>) + Send + 'static,
+    ) -> Result<(), StoreError> {
+        let ack = Ack::Callback(Box::new(done));
+        self.queue
+            .try_send(Message::Commit(Request { changes, ack }))
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => StoreError::Overloaded,
+                mpsc::error::TrySendError::Closed(_) => StoreError::Closed,
+            })
     }
 
     /// The writer's counters so far.
@@ -135,7 +153,36 @@ enum Message {
 #[derive(Debug)]
 struct Request {
     changes: Vec<Change>,
-    ack: oneshot::Sender<Result<(), StoreError>>,
+    ack: Ack,
+}
+
+/// How the writer tells a caller the outcome.
+enum Ack {
+    /// Through a channel the caller awaits.
+    Channel(oneshot::Sender<Result<(), StoreError>>),
+    /// By calling the caller's function on the writer task.
+    Callback(Box<dyn FnOnce(Result<(), StoreError>) + Send>),
+}
+
+impl Ack {
+    fn send(self, outcome: Result<(), StoreError>) {
+        match self {
+            // A caller that stopped waiting does not need the answer.
+            Self::Channel(tx) => {
+                let _ = tx.send(outcome);
+            }
+            Self::Callback(done) => done(outcome),
+        }
+    }
+}
+
+impl std::fmt::Debug for Ack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Channel(_) => "Ack::Channel",
+            Self::Callback(_) => "Ack::Callback",
+        })
+    }
 }
 
 /// The writer loop: batch, apply, acknowledge, until stopped or every handle is gone.
@@ -171,8 +218,7 @@ async fn run_writer<S: LocationStore>(
                 tracing::error!(error = %e, commits = acks.len(), "group commit failed");
             }
             for ack in acks.drain(..) {
-                // A caller that stopped waiting does not need the answer.
-                let _ = ack.send(outcome.clone());
+                ack.send(outcome.clone());
             }
             changes.clear();
         }

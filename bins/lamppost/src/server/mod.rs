@@ -43,6 +43,18 @@ impl Server {
         self.submit(changes)?.wait().await
     }
 
+    /// Queues `changes` for the store; the store's writer calls `done` with the outcome once they are committed.
+    /// Call it while holding the shard lock that produced them (see [`Self::submit`]).
+    pub fn submit_then(
+        &self,
+        changes: Vec<Change>,
+        done: impl FnOnce(Result<(), store::StoreError>) + Send + 'static,
+    ) -> Result<(), store::StoreError> {
+        log_removals(&changes);
+        self.metrics.record_changes(&changes);
+        self.commits.submit_then(changes, done)
+    }
+
     /// Queues `changes` for the store without waiting; call it while holding the shard lock that produced them, so
     /// changes to one binding reach the store in the order they were made.
     pub fn submit(&self, changes: Vec<Change>) -> Result<store::Pending, store::StoreError> {
@@ -134,7 +146,10 @@ pub fn run(loaded: Loaded) -> anyhow::Result<()> {
 fn init_tracing(level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    tracing_subscriber::fmt().with_env_filter(filter).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
 }
 
 async fn serve(loaded: Loaded) -> anyhow::Result<()> {

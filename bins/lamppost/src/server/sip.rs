@@ -138,42 +138,36 @@ fn register(server: &Arc<Server>, limits: &Limits, inbound: &Inbound, msg: &Mess
     } else {
         Identity::Exempt
     };
-    let (status, pending) = {
-        let mut shard = server.location.shard(&target.aor);
-        let outcome = shard.register(now, msg, &source, &target, &identity, &mut out);
-        // Submitted under the shard lock, so two updates of one binding reach the store in order.
-        let pending = (!outcome.changes.is_empty()).then(|| server.submit(outcome.changes));
-        (outcome.status, pending)
-    };
-    if status == 0 {
+    let mut shard = server.location.shard(&target.aor);
+    let outcome = shard.register(now, msg, &source, &target, &identity, &mut out);
+    if outcome.status == 0 {
         return;
     }
-    let pending = match pending {
-        None => {
+    if outcome.changes.is_empty() {
+        drop(shard);
+        metrics::register_response(outcome.status);
+        send(&inbound.reply, out);
+        return;
+    }
+    // Queued under the shard lock, so two updates of one binding reach the store in order. The writer sends the
+    // response itself once the batch holding these changes is committed.
+    let status = outcome.status;
+    let done = inbound.clone();
+    let queued = server.submit_then(outcome.changes, move |result| match result {
+        Ok(()) => {
             metrics::register_response(status);
-            send(&inbound.reply, out);
-            return;
+            send(&done.reply, out);
         }
-        Some(Ok(pending)) => pending,
-        Some(Err(e)) => {
-            warn!(error = %e, "cannot queue bindings for the store; answering 503");
-            failed(inbound, 503, "Service Unavailable", &[("Retry-After", "5")]);
-            return;
-        }
-    };
-    let inbound = inbound.clone();
-    tokio::spawn(async move {
-        match pending.wait().await {
-            Ok(()) => {
-                metrics::register_response(status);
-                send(&inbound.reply, out);
-            }
-            Err(e) => {
-                warn!(error = %e, "cannot persist bindings; answering 500");
-                failed(&inbound, 500, "Server Internal Error", &[]);
-            }
+        Err(e) => {
+            warn!(error = %e, "cannot persist bindings; answering 500");
+            failed(&done, 500, "Server Internal Error", &[]);
         }
     });
+    drop(shard);
+    if let Err(e) = queued {
+        warn!(error = %e, "cannot queue bindings for the store; answering 503");
+        failed(inbound, 503, "Service Unavailable", &[("Retry-After", "5")]);
+    }
 }
 
 /// Answers a REGISTER whose changes could not be made durable.

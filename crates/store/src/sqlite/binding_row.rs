@@ -8,16 +8,16 @@
 use std::net::SocketAddr;
 
 use registrar::{Binding, Source, Transport, UnixTime};
-use sqlx::query::Query;
-use sqlx::sqlite::{SqliteArguments, SqliteRow};
+use sqlx::query_builder::Separated;
+use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite};
 
 use crate::StoreError;
 
-/// Inserts or replaces one binding; parameters in [`BindingRow`] field order.
-const UPSERT: &str = "INSERT OR REPLACE INTO location (id, username, domain, contact, params, received, \
-     path, expires, q, callid, cseq, last_modified, registered_at, user_agent, socket, transport, connection_id, \
-     instance, reg_id, branch_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+/// Inserts or replaces bindings; each row's values follow in [`BindingRow`] field order.
+pub(super) const UPSERT_PREFIX: &str = "INSERT OR REPLACE INTO location (id, username, domain, contact, params, \
+     received, path, expires, q, callid, cseq, last_modified, registered_at, user_agent, socket, transport, \
+     connection_id, instance, reg_id, branch_hash) ";
 
 /// Every column [`decode`] reads.
 pub(super) const SELECT_ALL: &str = "SELECT id, username, domain, contact, params, received, path, expires, q, \
@@ -90,29 +90,28 @@ impl<'a> BindingRow<'a> {
         })
     }
 
-    /// The statement that inserts or replaces this row.
-    pub(super) fn upsert(self) -> Query<'a, Sqlite, SqliteArguments> {
-        sqlx::query(UPSERT)
-            .bind(self.id)
-            .bind(self.username)
-            .bind(self.domain)
-            .bind(self.contact)
-            .bind(self.params)
-            .bind(self.received)
-            .bind(self.path)
-            .bind(self.expires)
-            .bind(self.q)
-            .bind(self.callid)
-            .bind(self.cseq)
-            .bind(self.last_modified)
-            .bind(self.registered_at)
-            .bind(self.user_agent)
-            .bind(self.socket)
-            .bind(self.transport)
-            .bind(self.connection_id)
-            .bind(self.instance)
-            .bind(self.reg_id)
-            .bind(self.branch_hash)
+    /// Binds this row as one tuple of a multi-row `VALUES` list started with [`UPSERT_PREFIX`].
+    pub(super) fn bind_tuple(self, mut b: Separated<'_, Sqlite, &'static str>) {
+        b.push_bind(self.id)
+            .push_bind(self.username)
+            .push_bind(self.domain)
+            .push_bind(self.contact)
+            .push_bind(self.params)
+            .push_bind(self.received)
+            .push_bind(self.path)
+            .push_bind(self.expires)
+            .push_bind(self.q)
+            .push_bind(self.callid)
+            .push_bind(self.cseq)
+            .push_bind(self.last_modified)
+            .push_bind(self.registered_at)
+            .push_bind(self.user_agent)
+            .push_bind(self.socket)
+            .push_bind(self.transport)
+            .push_bind(self.connection_id)
+            .push_bind(self.instance)
+            .push_bind(self.reg_id)
+            .push_bind(self.branch_hash);
     }
 }
 
