@@ -5,5 +5,6 @@ mod cli;
 mod durability;
 mod harness;
 mod malformed;
+mod peers;
 mod registrar;
 mod sip;
