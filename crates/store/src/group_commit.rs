@@ -14,6 +14,9 @@ use tokio::task::JoinHandle;
 
 use crate::{LocationStore, StoreError};
 
+/// How long the writer waits after the first queued commit for more to join its transaction.
+const LINGER: std::time::Duration = std::time::Duration::from_millis(2);
+
 /// How many full batches may wait in the queue before [`GroupCommit::submit`] reports [`StoreError::Overloaded`].
 const QUEUE_BATCHES: usize = 16;
 
@@ -198,6 +201,16 @@ async fn run_writer<S: LocationStore>(
     loop {
         if inbox.recv_many(&mut messages, max_batch).await == 0 {
             return;
+        }
+        if messages.len() < max_batch {
+            // Let a batch gather: one transaction for a few milliseconds of requests costs far less than one each.
+            tokio::time::sleep(LINGER).await;
+            while messages.len() < max_batch {
+                match inbox.try_recv() {
+                    Ok(m) => messages.push(m),
+                    Err(_) => break,
+                }
+            }
         }
         let mut stop = None;
         for message in messages.drain(..) {

@@ -14,10 +14,19 @@ use sqlx::{Row, Sqlite};
 
 use crate::StoreError;
 
-/// Inserts or replaces bindings; each row's values follow in [`BindingRow`] field order.
-pub(super) const UPSERT_PREFIX: &str = "INSERT OR REPLACE INTO location (id, username, domain, contact, params, \
+/// Inserts bindings; each row's values follow in [`BindingRow`] field order. Completed by [`UPSERT_SUFFIX`].
+pub(super) const UPSERT_PREFIX: &str = "INSERT INTO location (id, username, domain, contact, params, \
      received, path, expires, q, callid, cseq, last_modified, registered_at, user_agent, socket, transport, \
      connection_id, instance, reg_id, branch_hash) ";
+
+/// Turns the insert into an update when the binding exists. A binding never changes its AOR, so `username` and
+/// `domain` are left out: SQLite then leaves the `(username, domain)` index alone on every refresh.
+pub(super) const UPSERT_SUFFIX: &str = " ON CONFLICT(id) DO UPDATE SET contact = excluded.contact, \
+     params = excluded.params, received = excluded.received, path = excluded.path, expires = excluded.expires, \
+     q = excluded.q, callid = excluded.callid, cseq = excluded.cseq, last_modified = excluded.last_modified, \
+     registered_at = excluded.registered_at, user_agent = excluded.user_agent, socket = excluded.socket, \
+     transport = excluded.transport, connection_id = excluded.connection_id, instance = excluded.instance, \
+     reg_id = excluded.reg_id, branch_hash = excluded.branch_hash";
 
 /// Every column [`decode`] reads.
 pub(super) const SELECT_ALL: &str = "SELECT id, username, domain, contact, params, received, path, expires, q, \

@@ -84,6 +84,7 @@ impl LocationStore for SqliteStore {
             }
             let mut q = QueryBuilder::<Sqlite>::new(binding_row::UPSERT_PREFIX);
             q.push_values(rows.by_ref().take(n), |b, row| row.bind_tuple(b));
+            q.push(binding_row::UPSERT_SUFFIX);
             q.build()
                 .execute(&mut *tx)
                 .await

@@ -60,9 +60,6 @@ const CREATE_LOCATION: &str = "CREATE TABLE IF NOT EXISTS location (
 const CREATE_LOCATION_ACCOUNT_INDEX: &str =
     "CREATE INDEX IF NOT EXISTS location_account_idx ON location (username, domain)";
 
-const CREATE_LOCATION_EXPIRES_INDEX: &str =
-    "CREATE INDEX IF NOT EXISTS location_expires_idx ON location (expires)";
-
 /// What to do about a `subscriber` table that lacks Kamailio's columns.
 const SUBSCRIBER_HINT: &str =
     "lamppost needs Kamailio's subscriber columns; add them or give lamppost its own database file";
@@ -138,7 +135,8 @@ pub(super) async fn prepare(pool: &SqlitePool) -> Result<(), StoreError> {
     let location = columns(&mut tx, "location").await?;
     require_columns("location", &location, &LOCATION_COLUMNS, LOCATION_HINT)?;
     record_version(&mut tx, "location", LOCATION_VERSION, Some(LOCATION_HINT)).await?;
-    for ddl in [CREATE_LOCATION_ACCOUNT_INDEX, CREATE_LOCATION_EXPIRES_INDEX] {
+    // No index on `expires`: every refresh would rewrite it, and expiry is decided in memory.
+    for ddl in [CREATE_LOCATION_ACCOUNT_INDEX] {
         sqlx::query(ddl)
             .execute(&mut *tx)
             .await
