@@ -69,7 +69,7 @@ pub struct RegistrarSection {
 pub struct AuthSection {
     /// Require digest authentication.
     pub enabled: bool,
-    /// Digest algorithms offered, strongest first: `SHA-256`, `MD5`.
+    /// Digest algorithms offered: `MD5` (every phone) and/or `SHA-256`; SHA-256 is always offered first.
     pub algorithms: Spanned<Vec<String>>,
     /// Seconds a nonce stays valid before it is answered with `stale=true`.
     pub nonce_lifetime: Spanned<u64>,
@@ -154,7 +154,7 @@ impl Default for AuthSection {
     fn default() -> Self {
         Self {
             enabled: true,
-            algorithms: spanned(vec!["SHA-256".into(), "MD5".into()]),
+            algorithms: spanned(vec!["MD5".into()]),
             nonce_lifetime: spanned(300),
             nonce_secret: String::new(),
             exempt_domains: Vec::new(),

@@ -21,12 +21,17 @@ const ALLOW: &str = "REGISTER, OPTIONS";
 pub(crate) struct SipService {
     server: Arc<Server>,
     limits: Limits,
+    runtime: tokio::runtime::Handle,
 }
 
 impl SipService {
     /// A service over `server`, accepting messages up to `max_message_size` bytes.
+    ///
+    /// Must be called inside the runtime that slow paths (store lookups) are spawned on: the transports may call the
+    /// service from plain threads.
     pub(crate) fn new(server: Arc<Server>, max_message_size: usize) -> Self {
         Self {
+            runtime: tokio::runtime::Handle::current(),
             server,
             limits: Limits {
                 max_message_size,
@@ -38,7 +43,7 @@ impl SipService {
 
 impl Handler for SipService {
     fn on_message(&self, inbound: Inbound) {
-        handle(&self.server, &self.limits, inbound);
+        handle(&self.server, &self.limits, &self.runtime, inbound);
     }
 
     fn on_invalid(&self, inbound: Inbound, error: &FrameError) {
@@ -53,7 +58,7 @@ impl Handler for SipService {
 }
 
 /// Handles one message; may finish on another task when the store must be consulted or written.
-fn handle(server: &Arc<Server>, limits: &Limits, inbound: Inbound) {
+fn handle(server: &Arc<Server>, limits: &Limits, runtime: &tokio::runtime::Handle, inbound: Inbound) {
     let mut out = Vec::with_capacity(768);
     let msg = match sip_msg::parse(&inbound.data, limits) {
         Ok(m) => m,
@@ -71,7 +76,7 @@ fn handle(server: &Arc<Server>, limits: &Limits, inbound: Inbound) {
         return;
     };
     match method {
-        Method::Register => register(server, limits, &inbound, &msg, out),
+        Method::Register => register(server, limits, runtime, &inbound, &msg, out),
         Method::Ack => {}
         Method::Options => {
             if write_reply(
@@ -93,7 +98,14 @@ fn handle(server: &Arc<Server>, limits: &Limits, inbound: Inbound) {
     }
 }
 
-fn register(server: &Arc<Server>, limits: &Limits, inbound: &Inbound, msg: &Message<'_>, mut out: Vec<u8>) {
+fn register(
+    server: &Arc<Server>,
+    limits: &Limits,
+    runtime: &tokio::runtime::Handle,
+    inbound: &Inbound,
+    msg: &Message<'_>,
+    mut out: Vec<u8>,
+) {
     let now = SystemTime::now();
     let source = Source {
         remote: inbound.remote,
@@ -128,9 +140,10 @@ fn register(server: &Arc<Server>, limits: &Limits, inbound: &Inbound, msg: &Mess
                 // Not cached yet: fetch the user off this loop, then handle the request again.
                 let (server, limits, inbound) = (server.clone(), limits.clone(), inbound.clone());
                 let realm = target.domain().to_owned();
-                tokio::spawn(async move {
+                let rt = runtime.clone();
+                runtime.spawn(async move {
                     server.auth.fetch(&username, &realm).await;
-                    handle(&server, &limits, inbound);
+                    handle(&server, &limits, &rt, inbound);
                 });
                 return;
             }

@@ -9,7 +9,7 @@ use crate::sip::{Register, Response, Udp};
 fn server(extra: &str) -> TestServer {
     let s = TestServer::start(&Opts {
         auth: true,
-        auth_extra: extra.into(),
+        auth_extra: format!("algorithms = [\"SHA-256\", \"MD5\"]\n{extra}"),
         ..Opts::default()
     });
     for (user, pw) in [("alice@example.com", "alice-pw"), ("admin@example.com", "admin-pw")] {
@@ -160,4 +160,18 @@ fn trusted_networks_and_exempt_domains_skip_authentication() {
     let phone = Udp::new(trusted.sip);
     let r = phone.send(&Register::new("pat", "example.com").contact("<sip:pat@192.0.2.1>"));
     assert_eq!(r.status(), 200, "{}", r.raw);
+}
+
+#[test]
+fn default_challenge_is_md5_only_for_compatibility() {
+    let s = TestServer::start(&Opts {
+        auth: true,
+        ..Opts::default()
+    });
+    let phone = Udp::new(s.sip);
+    let r = phone.send(&Register::new("alice", "example.com").contact("<sip:alice@192.0.2.1>"));
+    assert_eq!(r.status(), 401);
+    let offered = r.headers(HeaderName::WwwAuthenticate);
+    assert_eq!(offered.len(), 1, "{offered:?}");
+    assert_eq!(Challenge::parse(&offered[0]).unwrap().algorithm, Algorithm::Md5);
 }
