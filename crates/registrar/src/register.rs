@@ -304,19 +304,21 @@ impl Registrar {
         req: &Request<'_>,
         requested: &[RequestedContact<'_>],
     ) -> Result<Decision, Refusal> {
-        let mut current: Vec<Binding> = self.table.live(aor, req.now).cloned().collect();
+        // The AOR's bindings as this request leaves them: untouched ones borrowed from the table, written ones
+        // pointing at their upsert in `changes` (nothing is cloned that does not change).
+        let mut current: Vec<Slot<'_>> = self.table.live(aor, req.now).map(Slot::Kept).collect();
         let mut changes = Vec::new();
-        let mut touched: Vec<u64> = Vec::new();
         for c in requested {
             let expires = c.expires.min(self.config.max_expires);
-            match find_match(&current, c) {
+            match find_match(current.iter().map(|s| s.get(&changes)), c) {
                 Some(i) => {
-                    match req.ordering(&current[i]) {
+                    let old = current[i].get(&changes);
+                    match req.ordering(old) {
                         Ordering_::Newer => {}
                         Ordering_::Retransmission => return Ok(Decision::Retransmission),
                         Ordering_::Stale => return Err(Refusal::OutOfOrder),
                     }
-                    let old = &current[i];
+                    let (old_id, registered_at) = (old.id, old.registered_at);
                     if expires == 0 {
                         changes.push(removal(old, RemovalReason::Unregistered));
                         current.remove(i);
@@ -324,22 +326,19 @@ impl Registrar {
                         // The same device (instance) moved to a new contact: the old binding is replaced.
                         changes.push(removal(old, RemovalReason::Replaced));
                         let fresh = req.binding(self.next_id(), aor, c, expires, req.now);
-                        touched.push(fresh.id);
-                        changes.push(Change::Upsert(fresh.clone()));
-                        current[i] = fresh;
+                        current[i] = Slot::Written(changes.len());
+                        changes.push(Change::Upsert(fresh));
                     } else {
-                        let refreshed = req.binding(old.id, aor, c, expires, old.registered_at);
-                        touched.push(refreshed.id);
-                        changes.push(Change::Upsert(refreshed.clone()));
-                        current[i] = refreshed;
+                        let refreshed = req.binding(old_id, aor, c, expires, registered_at);
+                        current[i] = Slot::Written(changes.len());
+                        changes.push(Change::Upsert(refreshed));
                     }
                 }
                 None if expires == 0 => {}
                 None => {
                     let fresh = req.binding(self.next_id(), aor, c, expires, req.now);
-                    touched.push(fresh.id);
-                    changes.push(Change::Upsert(fresh.clone()));
-                    current.push(fresh);
+                    current.push(Slot::Written(changes.len()));
+                    changes.push(Change::Upsert(fresh));
                 }
             }
         }
@@ -350,16 +349,21 @@ impl Registrar {
             }
             let mut evictable: Vec<&Binding> = current
                 .iter()
-                .filter(|b| !touched.contains(&b.id))
+                .filter_map(|s| match s {
+                    Slot::Kept(b) => Some(*b),
+                    Slot::Written(_) => None,
+                })
                 .collect();
             evictable.sort_by_key(|b| (b.registered_at, b.id));
             let excess = current.len() - max;
             if evictable.len() < excess {
                 return Err(Refusal::TooManyContacts);
             }
-            for b in &evictable[..excess] {
-                changes.push(removal(b, RemovalReason::Evicted));
-            }
+            let evicted: Vec<Change> = evictable[..excess]
+                .iter()
+                .map(|b| removal(b, RemovalReason::Evicted))
+                .collect();
+            changes.extend(evicted);
         }
         Ok(Decision::Changes(changes))
     }
@@ -494,18 +498,44 @@ fn removal(b: &Binding, reason: RemovalReason) -> Change {
 
 /// The existing binding a requested contact refers to: same `+sip.instance` (and `reg-id`) when the
 /// contact carries an instance, else an equivalent URI (RFC 3261 §19.1.4).
-fn find_match(current: &[Binding], c: &RequestedContact<'_>) -> Option<usize> {
-    if let Some(instance) = &c.instance {
-        if let Some(i) = current
-            .iter()
+fn find_match<'b>(
+    current: impl Iterator<Item = &'b Binding> + Clone,
+    c: &RequestedContact<'_>,
+) -> Option<usize> {
+    if let Some(instance) = &c.instance
+        && let Some(i) = current
+            .clone()
             .position(|b| b.instance.as_ref() == Some(instance) && b.reg_id == c.reg_id)
-        {
-            return Some(i);
+    {
+        return Some(i);
+    }
+    current.into_iter().position(|b| same_uri(b, c))
+}
+
+/// One binding of the AOR while a request is being applied.
+enum Slot<'t> {
+    /// Unchanged, still in the table.
+    Kept(&'t Binding),
+    /// Written by this request: the upsert at this index of the request's changes.
+    Written(usize),
+}
+
+impl<'t> Slot<'t> {
+    fn get<'s>(&'s self, changes: &'s [Change]) -> &'s Binding
+    where
+        't: 's,
+    {
+        match self {
+            Self::Kept(b) => b,
+            Self::Written(i) => match &changes[*i] {
+                Change::Upsert(b) => b,
+                Change::Remove { .. } => unreachable!("a written slot always points at an upsert"),
+            },
         }
     }
-    current.iter().position(|b| same_uri(b, c))
 }
 
 fn same_uri(b: &Binding, c: &RequestedContact<'_>) -> bool {
-    Uri::parse(&b.uri).is_ok_and(|u| u.equivalent(&c.addr.uri))
+    // A refresh repeats the contact byte for byte; only a different spelling needs the full comparison.
+    b.uri == c.addr.raw_uri() || Uri::parse(&b.uri).is_ok_and(|u| u.equivalent(&c.addr.uri))
 }

@@ -71,9 +71,22 @@ fn hex16(v: u64) -> [u8; 16] {
     out
 }
 
-/// The Date header value for `now` (RFC 7231 IMF-fixdate, as RFC 3261 §20.17 asks).
+/// The Date header value for `now` (RFC 7231 IMF-fixdate, as RFC 3261 §20.17 asks), formatted once per second per
+/// thread.
 pub fn date_header(now: SystemTime) -> String {
-    httpdate::fmt_http_date(now)
+    thread_local! {
+        static LAST: std::cell::RefCell<(u64, String)> = const { std::cell::RefCell::new((u64::MAX, String::new())) };
+    }
+    let secs = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    LAST.with_borrow_mut(|(at, text)| {
+        if *at != secs {
+            *at = secs;
+            *text = httpdate::fmt_http_date(now);
+        }
+        text.clone()
+    })
 }
 
 #[cfg(test)]
