@@ -11,8 +11,9 @@ use crate::listen::Listen;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TransportError {
-    /// [`Transports::bind`](crate::Transports::bind) was called outside a tokio runtime.
-    #[error("transports must be bound from within a tokio runtime")]
+    /// [`Transports::bind`](crate::Transports::bind) was given a TCP listen address outside a
+    /// tokio runtime (UDP needs none).
+    #[error("TCP listeners must be bound from within a tokio runtime")]
     NoRuntime,
     /// A listening socket could not be set up.
     #[error("cannot listen on {listen}: {source}")]

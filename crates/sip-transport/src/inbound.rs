@@ -27,11 +27,23 @@ pub struct Inbound {
 }
 
 /// The application side of the transports. Its methods are called inline by the receive
-/// loops, so they must not block: hand slow work (storage, authentication) to a spawned task.
+/// loops, so they must not block: hand slow work (storage, authentication) to another task or
+/// thread, which replies through [`Inbound::reply`] when done.
 ///
-/// A panic in a method is caught and logged; on a stream it closes the connection.
+/// **Threads.** Messages arriving over UDP are handled on plain OS threads (named
+/// `sip-udp-<n>`, [`TransportLimits::udp_workers`](crate::TransportLimits::udp_workers) per
+/// socket), several at once, *outside any tokio runtime context*: code called from
+/// [`Handler::on_message`] must not use `tokio::spawn`, `Handle::current` or anything else
+/// that needs an ambient runtime. An application with async slow paths captures a
+/// [`tokio::runtime::Handle`] itself (with `Handle::current()` when it creates the handler)
+/// and spawns through it. TCP callbacks run on tasks of the runtime
+/// [`Transports::bind`](crate::Transports::bind) was called in, but the handler should not
+/// rely on it.
+///
+/// A panic in a method is caught and logged; on a stream it closes the connection, on UDP the
+/// datagram is dropped and the thread keeps receiving.
 pub trait Handler: Send + Sync + 'static {
-    /// A message arrived.
+    /// A message arrived. May run on a thread without a tokio runtime context (see above).
     fn on_message(&self, msg: Inbound);
 
     /// A stream carried a message that cannot be framed (see

@@ -11,7 +11,7 @@ use crate::error::TransportError;
 use crate::udp::UdpEndpoint;
 
 /// Sends messages to one peer over the socket or connection a message came from. Cheap to
-/// clone; sending never blocks.
+/// clone, and usable from any thread, inside a tokio runtime or not.
 #[derive(Debug, Clone)]
 pub struct ReplyHandle {
     remote: SocketAddr,
@@ -42,14 +42,16 @@ impl ReplyHandle {
         }
     }
 
-    /// Sends one message without waiting.
+    /// Sends one message.
     ///
-    /// UDP sends the datagram at once, or queues it if the socket is busy; a connection queues
-    /// it for its writer. Fails if the connection has closed, the queue is full, or the socket
-    /// reports an error.
+    /// UDP sends the datagram at once, from the calling thread: a blocking `send_to` that
+    /// returns as soon as the kernel has queued it (it waits only while the socket's send
+    /// buffer is full, and then at most 100 ms). A connection queues the message for its
+    /// writer without waiting. Fails if the socket reports an error, the connection has closed,
+    /// or its queue is full.
     pub fn send(&self, data: Bytes) -> Result<(), TransportError> {
         match &self.route {
-            Route::Udp(endpoint) => endpoint.send(self.remote, data),
+            Route::Udp(endpoint) => endpoint.send(self.remote, &data),
             Route::Stream(connection) => connection.send(data),
         }
     }

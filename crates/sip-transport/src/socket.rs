@@ -6,13 +6,13 @@ use std::net::SocketAddr;
 use socket2::{Domain, Protocol, Socket, Type};
 
 /// Kernel send and receive buffer size requested for UDP sockets, so bursts survive while
-/// the receive loop is busy. The kernel may cap it (`net.core.rmem_max`, `wmem_max`).
+/// the receive workers are busy. The kernel may cap it (`net.core.rmem_max`, `wmem_max`).
 const UDP_BUFFER_SIZE: usize = 8 * 1024 * 1024;
 
 /// Pending-connection backlog of TCP listeners.
 const LISTEN_BACKLOG: i32 = 1024;
 
-/// A non-blocking UDP socket bound to `addr`.
+/// A UDP socket bound to `addr`, left blocking (as created) for the receive worker threads.
 ///
 /// `SO_REUSEADDR` is deliberately not set: on Linux it lets several UDP sockets share one
 /// port, so a second server would silently steal part of the traffic instead of failing to
@@ -39,6 +39,7 @@ pub(crate) fn udp_socket(addr: SocketAddr) -> io::Result<std::net::UdpSocket> {
 /// connections linger in TIME_WAIT.
 pub(crate) fn tcp_listener(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
     let socket = new_socket(addr, Type::STREAM, Protocol::TCP)?;
+    socket.set_nonblocking(true)?;
     socket.set_reuse_address(true)?;
     socket.bind(&addr.into())?;
     socket.listen(LISTEN_BACKLOG)?;
@@ -46,13 +47,12 @@ pub(crate) fn tcp_listener(addr: SocketAddr) -> io::Result<std::net::TcpListener
     Ok(socket.into())
 }
 
-/// A non-blocking socket for `addr`'s family; IPv6 sockets are IPv6-only, so an IPv4 and an
-/// IPv6 socket can share a port.
+/// A socket for `addr`'s family; IPv6 sockets are IPv6-only, so an IPv4 and an IPv6 socket
+/// can share a port.
 fn new_socket(addr: SocketAddr, ty: Type, protocol: Protocol) -> io::Result<Socket> {
     let socket = Socket::new(Domain::for_address(addr), ty, Some(protocol))?;
     if addr.is_ipv6() {
         socket.set_only_v6(true)?;
     }
-    socket.set_nonblocking(true)?;
     Ok(socket)
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use sip_msg::Transport;
-use tokio::net::{TcpListener, UdpSocket};
+use tokio::net::TcpListener;
 use tokio::runtime::Handle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -17,81 +17,90 @@ use crate::limits::TransportLimits;
 use crate::listen::Listen;
 use crate::socket;
 use crate::tcp::{self, TcpContext};
-use crate::udp::{self, Overflow, UdpEndpoint};
+use crate::udp::UdpEndpoint;
 
 /// The running transports: bound sockets, their receive loops and the connection table.
 ///
-/// Dropping it stops the loops, like [`Transports::shutdown`] without waiting.
+/// Dropping it stops the loops, like [`Transports::shutdown`] without waiting: UDP receive
+/// threads are left to exit on their own, within a fraction of a second.
 #[derive(Debug)]
 pub struct Transports {
     bound: Vec<Listen>,
     udp: Vec<Arc<UdpEndpoint>>,
     connections: Connections,
     shutdown: CancellationToken,
+    /// Tracks the TCP tasks and, by token, the UDP receive threads.
     tasks: TaskTracker,
 }
 
 /// A socket bound but not yet served.
 enum Bound {
-    Udp(Arc<UdpEndpoint>, Overflow),
-    Tcp(TcpListener),
+    Udp(Arc<UdpEndpoint>),
+    Tcp(TcpListener, Handle),
 }
 
 impl Transports {
     /// Binds every listen address and starts serving them, calling `handler` for each
-    /// message. Must be called from within a tokio runtime. Nothing is served unless every
-    /// address binds.
+    /// message. Nothing is served unless every address binds.
+    ///
+    /// Each UDP socket is served by [`TransportLimits::udp_workers`] OS threads of its own, so
+    /// UDP needs no runtime. TCP listeners are served by tasks on the current tokio runtime:
+    /// binding one outside a runtime fails with [`TransportError::NoRuntime`].
     pub fn bind(
         listens: &[Listen],
         handler: Arc<dyn Handler>,
         limits: &TransportLimits,
     ) -> Result<Self, TransportError> {
-        let runtime = Handle::try_current().map_err(|_| TransportError::NoRuntime)?;
         let mut bound = Vec::with_capacity(listens.len());
         let mut sockets = Vec::with_capacity(listens.len());
         for &listen in listens {
-            let (addr, socket) = bind_one(listen, limits)?;
+            let (addr, socket) = bind_one(listen)?;
             bound.push(Listen::new(listen.transport, addr));
             sockets.push(socket);
         }
 
-        let shutdown = CancellationToken::new();
-        let tasks = TaskTracker::new();
-        let connections = Connections::default();
+        // Built before anything is started, so that an error below drops it, which stops
+        // whatever was already started.
+        let mut transports = Self {
+            bound,
+            udp: Vec::new(),
+            connections: Connections::default(),
+            shutdown: CancellationToken::new(),
+            tasks: TaskTracker::new(),
+        };
         let tcp = Arc::new(TcpContext {
             handler: Arc::clone(&handler),
             limits: limits.clone(),
-            connections: connections.clone(),
-            shutdown: shutdown.clone(),
-            tasks: tasks.clone(),
+            connections: transports.connections.clone(),
+            shutdown: transports.shutdown.clone(),
+            tasks: transports.tasks.clone(),
         });
-        let mut udp_endpoints = Vec::new();
-        for socket in sockets {
+        let workers = limits.udp_workers.max(1);
+        let mut next_worker = 0;
+        for (&listen, socket) in listens.iter().zip(sockets) {
             match socket {
-                Bound::Udp(endpoint, overflow) => {
-                    let receive = udp::receive_loop(
-                        Arc::clone(&endpoint),
-                        Arc::clone(&handler),
-                        limits.max_message_size,
-                        shutdown.clone(),
-                    );
-                    tasks.spawn_on(receive, &runtime);
-                    let send = udp::send_loop(Arc::clone(&endpoint), overflow, shutdown.clone());
-                    tasks.spawn_on(send, &runtime);
-                    udp_endpoints.push(endpoint);
+                Bound::Udp(endpoint) => {
+                    transports.udp.push(Arc::clone(&endpoint));
+                    for _ in 0..workers {
+                        let running = transports.tasks.token();
+                        endpoint
+                            .spawn_worker(
+                                next_worker,
+                                Arc::clone(&handler),
+                                limits.max_message_size,
+                                running,
+                            )
+                            .map_err(|source| TransportError::Bind { listen, source })?;
+                        next_worker += 1;
+                    }
                 }
-                Bound::Tcp(listener) => {
-                    tasks.spawn_on(tcp::accept_loop(listener, Arc::clone(&tcp)), &runtime);
+                Bound::Tcp(listener, runtime) => {
+                    let accept = tcp::accept_loop(listener, Arc::clone(&tcp));
+                    transports.tasks.spawn_on(accept, &runtime);
                 }
             }
         }
-        Ok(Self {
-            bound,
-            udp: udp_endpoints,
-            connections,
-            shutdown,
-            tasks,
-        })
+        Ok(transports)
     }
 
     /// The addresses actually bound, in the order given to [`Transports::bind`] (port 0
@@ -122,7 +131,7 @@ impl Transports {
             Transport::Udp => self
                 .udp_endpoint(local)
                 .ok_or(TransportError::NoSocket { transport, local })?
-                .send(remote, data),
+                .send(remote, &data),
             Transport::Tcp => self
                 .connections
                 .find(local, remote)
@@ -137,11 +146,25 @@ impl Transports {
     }
 
     /// Stops accepting and receiving, closes every connection (flushing queued messages for
-    /// at most [`TransportLimits::close_linger`]) and waits for all loops to end.
+    /// at most [`TransportLimits::close_linger`]) and waits for all loops to end, UDP receive
+    /// threads included (an idle one notices within 200 ms; a busy one once its handler call
+    /// returns). Needs no particular runtime, but must not be waited for from within a handler
+    /// callback, whose own thread it would wait for.
+    ///
+    /// Reply handles of UDP messages keep working afterwards: the socket closes once the last
+    /// of them and this value are dropped.
     pub async fn shutdown(&self) {
-        self.shutdown.cancel();
+        self.stop();
         self.tasks.close();
         self.tasks.wait().await;
+    }
+
+    /// Tells every loop and receive thread to stop, without waiting.
+    fn stop(&self) {
+        for endpoint in &self.udp {
+            endpoint.stop();
+        }
+        self.shutdown.cancel();
     }
 
     /// The UDP socket bound to `local`, else a wildcard socket of the same family and port.
@@ -160,30 +183,28 @@ impl Transports {
 
 impl Drop for Transports {
     fn drop(&mut self) {
-        self.shutdown.cancel();
+        // Never joins: the drop may run on a receive thread, or on a runtime worker.
+        self.stop();
     }
 }
 
 /// Binds one listen address; returns the address actually bound.
-fn bind_one(
-    listen: Listen,
-    limits: &TransportLimits,
-) -> Result<(SocketAddr, Bound), TransportError> {
+fn bind_one(listen: Listen) -> Result<(SocketAddr, Bound), TransportError> {
     let bind_error = |source| TransportError::Bind { listen, source };
     match listen.transport {
         Transport::Udp => {
-            let socket = socket::udp_socket(listen.addr).and_then(UdpSocket::from_std);
-            let (endpoint, overflow) = socket
-                .and_then(|s| UdpEndpoint::new(s, limits.writer_queue))
+            let endpoint = socket::udp_socket(listen.addr)
+                .and_then(UdpEndpoint::new)
                 .map_err(bind_error)?;
-            Ok((endpoint.local(), Bound::Udp(endpoint, overflow)))
+            Ok((endpoint.local(), Bound::Udp(endpoint)))
         }
         Transport::Tcp => {
+            let runtime = Handle::try_current().map_err(|_| TransportError::NoRuntime)?;
             let listener = socket::tcp_listener(listen.addr)
                 .and_then(TcpListener::from_std)
                 .map_err(bind_error)?;
             let addr = listener.local_addr().map_err(bind_error)?;
-            Ok((addr, Bound::Tcp(listener)))
+            Ok((addr, Bound::Tcp(listener, runtime)))
         }
         other => Err(TransportError::Unsupported(other)),
     }

@@ -2,9 +2,11 @@
 
 mod common;
 
+use std::net::UdpSocket;
 use std::sync::Arc;
+use std::time::Duration;
 
-use common::Harness;
+use common::{Harness, OPTIONS};
 use sip_transport::{
     Handler, Inbound, Listen, Transport, TransportError, TransportLimits, Transports,
 };
@@ -67,7 +69,20 @@ async fn unsupported_transports_are_refused() {
 }
 
 #[test]
-fn binding_outside_a_runtime_is_an_error() {
-    let err = bind(&["udp:127.0.0.1:0"]).unwrap_err();
+fn binding_tcp_outside_a_runtime_is_an_error() {
+    let err = bind(&["udp:127.0.0.1:0", "tcp:127.0.0.1:0"]).unwrap_err();
     assert!(matches!(err, TransportError::NoRuntime), "{err}");
+}
+
+#[test]
+fn udp_is_served_without_a_runtime() {
+    let harness = Harness::start(&["udp:127.0.0.1:0"], &TransportLimits::default());
+    let client = UdpSocket::bind("127.0.0.1:0").unwrap();
+    client
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    client.send_to(OPTIONS, harness.addr(0)).unwrap();
+    let mut buf = [0; 2048];
+    let (len, from) = client.recv_from(&mut buf).unwrap();
+    assert_eq!((&buf[..len], from), (OPTIONS, harness.addr(0)));
 }
