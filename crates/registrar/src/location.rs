@@ -63,10 +63,16 @@ impl LocationTable {
 
     /// Inserts a binding, replacing one with the same id.
     pub fn upsert(&mut self, binding: Binding) {
-        let list = self.aors.entry(binding.aor.as_str().into()).or_default();
+        // Most AORs hold one binding: grow lists one slot at a time, not by the usual doubling (a spare slot costs
+        // as much as a binding).
+        let list = self
+            .aors
+            .entry(binding.aor.as_str().into())
+            .or_insert_with(|| Vec::with_capacity(1));
         match list.iter_mut().find(|b| b.id == binding.id) {
             Some(slot) => *slot = binding,
             None => {
+                list.reserve_exact(1);
                 list.push(binding);
                 self.len += 1;
             }
@@ -81,6 +87,8 @@ impl LocationTable {
             self.len -= before - list.len();
             if list.is_empty() {
                 self.aors.remove(aor);
+            } else {
+                list.shrink_to_fit();
             }
         }
     }
