@@ -180,6 +180,19 @@ impl Registrar {
         self.table.expire(UnixTime::from_system(now))
     }
 
+    /// Whether `msg` repeats the request that last wrote one of `aor`'s bindings (same Call-ID, CSeq and Via branch):
+    /// a retransmission, which gets the same answer and changes nothing.
+    pub fn is_retransmission(&self, aor: &str, msg: &Message<'_>) -> bool {
+        let (Ok(call_id), Ok(cseq), Ok(via)) = (msg.call_id(), msg.cseq(), msg.top_via()) else {
+            return false;
+        };
+        let branch = branch_hash(via.branch());
+        self.table
+            .bindings(aor)
+            .iter()
+            .any(|b| b.call_id == call_id && b.cseq == cseq.seq && b.branch_hash == branch)
+    }
+
     /// Removes one binding on an operator's request.
     pub fn remove_binding(&mut self, aor: &str, id: u64) -> Option<Change> {
         let b = self.table.bindings(aor).iter().find(|b| b.id == id)?;

@@ -26,6 +26,9 @@ pub(crate) enum AuthStep {
         /// The credentials were right but the nonce had expired.
         stale: bool,
     },
+    /// Right credentials, but their nonce count was used before: a replay, unless the request is a retransmission
+    /// of the one that used it (the caller checks that against the binding it wrote).
+    Replayed(String),
     /// The user is not cached: fetch it from the store, then handle the request again.
     Lookup {
         /// The digest username.
@@ -121,6 +124,7 @@ impl Authenticator {
         match verdict {
             Verdict::Ok => AuthStep::Authenticated(format!("{}@{realm}", creds.username)),
             Verdict::Stale => AuthStep::Challenge { stale: true },
+            Verdict::Replay => AuthStep::Replayed(format!("{}@{realm}", creds.username)),
             other => {
                 debug!(user = %creds.username, %realm, verdict = ?other, "authentication failed");
                 challenge

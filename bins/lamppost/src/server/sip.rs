@@ -5,7 +5,7 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 use registrar::reply::{start, write_reply};
-use registrar::{Identity, Source, precheck};
+use registrar::{Identity, Source, Target, precheck};
 use sip_msg::{Limits, Message, Method};
 use sip_transport::{FrameError, Handler, Inbound, ReplyHandle};
 use tracing::{debug, warn};
@@ -127,13 +127,18 @@ fn register(
     let identity = if target.needs_auth {
         match server.auth.check(msg, &target, now) {
             AuthStep::Authenticated(user) => Identity::Authenticated(user),
+            // A UDP retransmission repeats the Authorization of the request that was already accepted; it must get
+            // the same answer, and the registrar recognises it and changes nothing.
+            AuthStep::Replayed(user) if server.location.shard(&target.aor).is_retransmission(&target.aor, msg) => {
+                Identity::Authenticated(user)
+            }
+            AuthStep::Replayed(_) => {
+                debug!(aor = %target.aor, "replayed Authorization refused");
+                challenge(server, inbound, msg, &target, false, now, out);
+                return;
+            }
             AuthStep::Challenge { stale } => {
-                if let Some(mut w) = start(&mut out, msg, inbound.remote, 401, "Unauthorized") {
-                    server.auth.write_challenge(&mut w, target.domain(), stale, now);
-                    w.finish(b"");
-                    metrics::register_response(401);
-                    send(&inbound.reply, out);
-                }
+                challenge(server, inbound, msg, &target, stale, now, out);
                 return;
             }
             AuthStep::Lookup { username } => {
@@ -180,6 +185,24 @@ fn register(
     if let Err(e) = queued {
         warn!(error = %e, "cannot queue bindings for the store; answering 503");
         failed(inbound, 503, "Service Unavailable", &[("Retry-After", "5")]);
+    }
+}
+
+/// Answers 401 with fresh challenges for the target's realm.
+fn challenge(
+    server: &Server,
+    inbound: &Inbound,
+    msg: &Message<'_>,
+    target: &Target,
+    stale: bool,
+    now: SystemTime,
+    mut out: Vec<u8>,
+) {
+    if let Some(mut w) = start(&mut out, msg, inbound.remote, 401, "Unauthorized") {
+        server.auth.write_challenge(&mut w, target.domain(), stale, now);
+        w.finish(b"");
+        metrics::register_response(401);
+        send(&inbound.reply, out);
     }
 }
 

@@ -103,6 +103,11 @@ fn replayed_authorization_is_refused() {
     let r = phone.send(&replay);
     assert_eq!(r.status(), 401, "replay must be refused: {}", r.raw);
 
+    // A retransmission of the accepted request (same branch, Call-ID and CSeq) gets the same 200, not a 401.
+    let again = phone.send(&first);
+    assert_eq!(again.status(), 200, "retransmission: {}", again.raw);
+    assert_eq!(again.contacts(), phone.send(&first).contacts());
+
     // The next nonce count on the same nonce is fine.
     let fresh = authorize(&first.next().next(), &c, "alice", "alice-pw", 2);
     assert_eq!(phone.send(&fresh).status(), 200);
