@@ -195,11 +195,9 @@ fn client() -> anyhow::Result<reqwest::Client> {
 }
 
 async fn get_json<T: serde::de::DeserializeOwned>(url: &str) -> anyhow::Result<T> {
-    let resp = client()?
-        .get(url)
-        .send()
-        .await
-        .with_context(|| format!("cannot reach the management API at {url}; is the server running?"))?;
+    let resp = client()?.get(url).send().await.with_context(|| {
+        format!("cannot reach the management API at {url}; is the server running?")
+    })?;
     if !resp.status().is_success() {
         let status = resp.status();
         let msg = resp
@@ -222,11 +220,23 @@ fn print_aors(views: &[AorView], json: bool) -> anyhow::Result<()> {
         return Ok(());
     }
     for v in views {
-        println!("{}  ({} binding{})", v.aor, v.bindings.len(), if v.bindings.len() == 1 { "" } else { "s" });
+        println!(
+            "{}  ({} binding{})",
+            v.aor,
+            v.bindings.len(),
+            if v.bindings.len() == 1 { "" } else { "s" }
+        );
         for b in &v.bindings {
             println!("  contact:    <{}>{}", b.contact, b.params);
-            println!("    expires in {}s   q={}", b.expires_in, b.q.as_deref().unwrap_or("-"));
-            println!("    source     {} over {} (local {})", b.source, b.transport, b.local);
+            println!(
+                "    expires in {}s   q={}",
+                b.expires_in,
+                b.q.as_deref().unwrap_or("-")
+            );
+            println!(
+                "    source     {} over {} (local {})",
+                b.source, b.transport, b.local
+            );
             if !b.user_agent.is_empty() {
                 println!("    user agent {}", b.user_agent);
             }

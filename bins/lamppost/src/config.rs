@@ -14,7 +14,7 @@ use sip_transport::Listen;
 use toml::Spanned;
 
 /// The whole configuration file.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// SIP listeners and message limits.
@@ -189,19 +189,6 @@ impl Default for LogSection {
     }
 }
 
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            sip: SipSection::default(),
-            registrar: RegistrarSection::default(),
-            auth: AuthSection::default(),
-            store: StoreSection::default(),
-            http: HttpSection::default(),
-            log: LogSection::default(),
-        }
-    }
-}
-
 /// A configuration read from a file (or the built-in defaults) and checked.
 #[derive(Debug)]
 pub struct Loaded {
@@ -256,7 +243,12 @@ impl Loaded {
     }
 
     /// An error about the value at `span`: `file:line: key: problem (fix: ...)`.
-    fn error<T>(&self, span: std::ops::Range<usize>, key: &str, problem: &str) -> anyhow::Result<T> {
+    fn error<T>(
+        &self,
+        span: std::ops::Range<usize>,
+        key: &str,
+        problem: &str,
+    ) -> anyhow::Result<T> {
         let name = self
             .path
             .as_deref()
@@ -264,7 +256,10 @@ impl Loaded {
         if self.text.is_empty() {
             bail!("{name}: {key}: {problem}");
         }
-        bail!("{name}:{}: {key}: {problem}", line_of(&self.text, span.start))
+        bail!(
+            "{name}:{}: {key}: {problem}",
+            line_of(&self.text, span.start)
+        )
     }
 
     /// SIP listen addresses.

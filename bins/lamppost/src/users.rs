@@ -97,8 +97,18 @@ fn subscriber(user: &str, password: &str) -> anyhow::Result<Subscriber> {
     Ok(Subscriber {
         username: username.to_owned(),
         ha1: sip_auth::ha1(Algorithm::Md5, username, &domain, password),
-        ha1b: sip_auth::ha1(Algorithm::Md5, &format!("{username}@{domain}"), &domain, password),
-        ha1_sha256: Some(sip_auth::ha1(Algorithm::Sha256, username, &domain, password)),
+        ha1b: sip_auth::ha1(
+            Algorithm::Md5,
+            &format!("{username}@{domain}"),
+            &domain,
+            password,
+        ),
+        ha1_sha256: Some(sip_auth::ha1(
+            Algorithm::Sha256,
+            username,
+            &domain,
+            password,
+        )),
         password: Some(password.to_owned()),
         domain,
     })

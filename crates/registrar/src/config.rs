@@ -83,8 +83,14 @@ impl AuthPolicy {
     /// Whether a REGISTER for an AOR in `domain` arriving from `source` must carry valid credentials.
     pub fn requires_auth(&self, domain: &str, source: IpAddr) -> bool {
         self.enabled
-            && !self.exempt_domains.iter().any(|d| d.eq_ignore_ascii_case(domain))
-            && !self.trusted_networks.iter().any(|net| net.contains(&source))
+            && !self
+                .exempt_domains
+                .iter()
+                .any(|d| d.eq_ignore_ascii_case(domain))
+            && !self
+                .trusted_networks
+                .iter()
+                .any(|net| net.contains(&source))
     }
 
     /// Whether authenticated `identity` (`user@domain`) may change the bindings of `aor`.

@@ -91,9 +91,7 @@ impl<'m> RequestedContact<'m> {
                 params.push_str(segment.trim());
             }
         }
-        let expires = expires
-            .or(header_expires)
-            .unwrap_or(config.default_expires);
+        let expires = expires.or(header_expires).unwrap_or(config.default_expires);
         Ok(Self {
             addr,
             params,
@@ -164,7 +162,12 @@ mod tests {
             raw_param_segments(";q=0.5; +sip.instance=\"<urn:uuid:a;b>\";reg-id=1;;lr").collect();
         assert_eq!(
             got,
-            ["q=0.5", "+sip.instance=\"<urn:uuid:a;b>\"", "reg-id=1", "lr"]
+            [
+                "q=0.5",
+                "+sip.instance=\"<urn:uuid:a;b>\"",
+                "reg-id=1",
+                "lr"
+            ]
         );
     }
 

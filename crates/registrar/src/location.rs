@@ -117,6 +117,11 @@ impl LocationTable {
 
     /// The largest binding id held, so new ids can start above it after a restart.
     pub fn max_id(&self) -> u64 {
-        self.aors.values().flatten().map(|b| b.id).max().unwrap_or(0)
+        self.aors
+            .values()
+            .flatten()
+            .map(|b| b.id)
+            .max()
+            .unwrap_or(0)
     }
 }

@@ -248,7 +248,10 @@ impl Registrar {
             branch_hash: branch_hash(via.branch()),
             source: *source,
             user_agent: msg.header(HeaderName::UserAgent).unwrap_or(""),
-            path: msg.list_items(HeaderName::Path).map(str::to_owned).collect(),
+            path: msg
+                .list_items(HeaderName::Path)
+                .map(str::to_owned)
+                .collect(),
         };
         let decided = match contacts {
             Contacts::Star => {

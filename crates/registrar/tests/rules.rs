@@ -36,7 +36,13 @@ fn source() -> Source {
     }
 }
 
-fn register(call_id: &str, cseq: u32, branch: &str, contacts: &[&str], expires: Option<u32>) -> String {
+fn register(
+    call_id: &str,
+    cseq: u32,
+    branch: &str,
+    contacts: &[&str],
+    expires: Option<u32>,
+) -> String {
     let mut m = format!(
         "REGISTER sip:example.com SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1:5060;branch={branch}\r\n\
          From: <sip:alice@example.com>;tag=f\r\nTo: <sip:alice@Example.COM>\r\nCall-ID: {call_id}\r\n\
@@ -85,19 +91,33 @@ impl Harness {
 #[test]
 fn a_binding_expires_on_the_virtual_clock() {
     let mut h = Harness::new(config());
-    let (status, _, changes) = h.handle(&register("c1", 1, "b1", &["<sip:a@192.0.2.1>"], Some(60)), at(0));
+    let (status, _, changes) = h.handle(
+        &register("c1", 1, "b1", &["<sip:a@192.0.2.1>"], Some(60)),
+        at(0),
+    );
     assert_eq!(status, 200);
-    assert!(matches!(&changes[..], [Change::Upsert(b)] if b.expires_in(registrar::UnixTime(T0)) == 60));
+    assert!(
+        matches!(&changes[..], [Change::Upsert(b)] if b.expires_in(registrar::UnixTime(T0)) == 60)
+    );
     assert!(h.registrar.expire(at(59)).is_empty());
     let gone = h.registrar.expire(at(60));
-    assert!(matches!(&gone[..], [Change::Remove { reason: RemovalReason::Expired, .. }]));
+    assert!(matches!(
+        &gone[..],
+        [Change::Remove {
+            reason: RemovalReason::Expired,
+            ..
+        }]
+    ));
     assert!(h.registrar.table().is_empty());
 }
 
 #[test]
 fn remaining_expiry_is_reported_after_time_passes() {
     let mut h = Harness::new(config());
-    h.handle(&register("c1", 1, "b1", &["<sip:a@192.0.2.1>"], Some(600)), at(0));
+    h.handle(
+        &register("c1", 1, "b1", &["<sip:a@192.0.2.1>"], Some(600)),
+        at(0),
+    );
     let (status, text, changes) = h.handle(&register("c2", 1, "b2", &[], None), at(100));
     assert_eq!(status, 200);
     assert!(changes.is_empty(), "a query changes nothing");
@@ -107,8 +127,14 @@ fn remaining_expiry_is_reported_after_time_passes() {
 #[test]
 fn restore_drops_bindings_that_expired_while_down() {
     let mut h = Harness::new(config());
-    let (_, _, mut changes) = h.handle(&register("c1", 1, "b1", &["<sip:a@192.0.2.1>"], Some(60)), at(0));
-    let (_, _, more) = h.handle(&register("c2", 1, "b2", &["<sip:a@192.0.2.2>"], Some(600)), at(0));
+    let (_, _, mut changes) = h.handle(
+        &register("c1", 1, "b1", &["<sip:a@192.0.2.1>"], Some(60)),
+        at(0),
+    );
+    let (_, _, more) = h.handle(
+        &register("c2", 1, "b2", &["<sip:a@192.0.2.2>"], Some(600)),
+        at(0),
+    );
     changes.extend(more);
     let stored: Vec<_> = changes
         .into_iter()
@@ -121,17 +147,31 @@ fn restore_drops_bindings_that_expired_while_down() {
     fresh.registrar.restore(stored, at(120));
     assert_eq!(fresh.registrar.table().len(), 1);
     // New ids continue above the restored ones.
-    let (_, _, changes) = fresh.handle(&register("c3", 1, "b3", &["<sip:a@192.0.2.3>"], Some(600)), at(121));
-    let Change::Upsert(b) = &changes[0] else { panic!() };
+    let (_, _, changes) = fresh.handle(
+        &register("c3", 1, "b3", &["<sip:a@192.0.2.3>"], Some(600)),
+        at(121),
+    );
+    let Change::Upsert(b) = &changes[0] else {
+        panic!()
+    };
     assert!(b.id > 2, "{}", b.id);
 }
 
 #[test]
 fn eviction_removes_the_oldest_and_says_why() {
     let mut h = Harness::new(config());
-    h.handle(&register("c1", 1, "b1", &["<sip:a@192.0.2.1>"], Some(600)), at(0));
-    h.handle(&register("c2", 1, "b2", &["<sip:a@192.0.2.2>"], Some(600)), at(10));
-    let (status, text, changes) = h.handle(&register("c3", 1, "b3", &["<sip:a@192.0.2.3>"], Some(600)), at(20));
+    h.handle(
+        &register("c1", 1, "b1", &["<sip:a@192.0.2.1>"], Some(600)),
+        at(0),
+    );
+    h.handle(
+        &register("c2", 1, "b2", &["<sip:a@192.0.2.2>"], Some(600)),
+        at(10),
+    );
+    let (status, text, changes) = h.handle(
+        &register("c3", 1, "b3", &["<sip:a@192.0.2.3>"], Some(600)),
+        at(20),
+    );
     assert_eq!(status, 200);
     assert!(!text.contains("<sip:a@192.0.2.1>"), "{text}");
     assert!(changes.iter().any(|c| matches!(c,
@@ -152,8 +192,26 @@ fn a_retransmission_changes_nothing_and_gets_the_same_answer() {
 #[test]
 fn uri_equivalence_matches_contacts_written_differently() {
     let mut h = Harness::new(config());
-    h.handle(&register("c1", 1, "b1", &["<sip:a@EXAMPLE.net;transport=udp>"], Some(600)), at(0));
-    let (_, text, changes) = h.handle(&register("c1", 2, "b2", &["<sip:a@example.net;Transport=UDP>"], Some(900)), at(1));
+    h.handle(
+        &register(
+            "c1",
+            1,
+            "b1",
+            &["<sip:a@EXAMPLE.net;transport=udp>"],
+            Some(600),
+        ),
+        at(0),
+    );
+    let (_, text, changes) = h.handle(
+        &register(
+            "c1",
+            2,
+            "b2",
+            &["<sip:a@example.net;Transport=UDP>"],
+            Some(900),
+        ),
+        at(1),
+    );
     assert_eq!(h.registrar.table().len(), 1, "{text}");
     assert!(matches!(&changes[..], [Change::Upsert(b)] if b.id == 1));
 }
@@ -161,12 +219,21 @@ fn uri_equivalence_matches_contacts_written_differently() {
 #[test]
 fn answers_carry_date_and_to_tag() {
     let mut h = Harness::new(config());
-    let (_, text, _) = h.handle(&register("c1", 1, "b1", &["<sip:a@192.0.2.1>"], Some(600)), at(0));
+    let (_, text, _) = h.handle(
+        &register("c1", 1, "b1", &["<sip:a@192.0.2.1>"], Some(600)),
+        at(0),
+    );
     let msg = sip_msg::parse(text.as_bytes(), &Limits::default()).unwrap();
-    assert_eq!(msg.header(HeaderName::Date), Some("Fri, 15 Jan 2027 08:00:00 GMT"));
+    assert_eq!(
+        msg.header(HeaderName::Date),
+        Some("Fri, 15 Jan 2027 08:00:00 GMT")
+    );
     assert!(msg.to().unwrap().tag().is_some());
     // A 423 also carries a To tag and Min-Expires.
-    let (status, text, _) = h.handle(&register("c1", 2, "b2", &["<sip:a@192.0.2.1>"], Some(5)), at(1));
+    let (status, text, _) = h.handle(
+        &register("c1", 2, "b2", &["<sip:a@192.0.2.1>"], Some(5)),
+        at(1),
+    );
     assert_eq!(status, 423);
     assert!(text.contains("Min-Expires: 60\r\n"), "{text}");
 }

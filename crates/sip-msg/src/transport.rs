@@ -39,4 +39,3 @@ impl Transport {
         self != Self::Udp
     }
 }
-

@@ -96,10 +96,7 @@ async fn remove_binding(
     let aor = canonical_aor(&aor);
     let change = server.location.shard(&aor).remove_binding(&aor, id);
     let Some(change) = change else {
-        return error(
-            StatusCode::NOT_FOUND,
-            format!("{aor} has no binding {id}"),
-        );
+        return error(StatusCode::NOT_FOUND, format!("{aor} has no binding {id}"));
     };
     match server.persist(vec![change]).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),

@@ -6,7 +6,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use registrar::{Target, UnixTime};
 use sha2::{Digest, Sha256};
-use sip_auth::{Algorithm, Credentials, NonceSecret, StoredSecret, Verdict, Verifier, VerifierConfig};
+use sip_auth::{
+    Algorithm, Credentials, NonceSecret, StoredSecret, Verdict, Verifier, VerifierConfig,
+};
 use sip_msg::{HeaderName, Message, ResponseWriter, Uri};
 use store::{SqliteStore, Subscriber, SubscriberStore};
 use tracing::{debug, info, warn};
@@ -109,14 +111,18 @@ impl Authenticator {
         let verdict = {
             let users = read(&self.users);
             match users.get(&key) {
-                Some(CachedUser::Known(secret)) => {
-                    settings.verifier.verify(&creds, "REGISTER", realm, secret, now_secs)
-                }
+                Some(CachedUser::Known(secret)) => settings
+                    .verifier
+                    .verify(&creds, "REGISTER", realm, secret, now_secs),
                 Some(CachedUser::Unknown { checked }) if checked.elapsed() < UNKNOWN_USER_TTL => {
                     // Same work and same answer as a wrong password: no user enumeration.
-                    settings
-                        .verifier
-                        .verify(&creds, "REGISTER", realm, &StoredSecret::dummy(), now_secs)
+                    settings.verifier.verify(
+                        &creds,
+                        "REGISTER",
+                        realm,
+                        &StoredSecret::dummy(),
+                        now_secs,
+                    )
                 }
                 _ => return AuthStep::Lookup { username: key.0 },
             }
@@ -150,10 +156,19 @@ impl Authenticator {
     }
 
     /// Adds the `WWW-Authenticate` challenges (one per configured algorithm) to a 401.
-    pub fn write_challenge(&self, w: &mut ResponseWriter<'_>, realm: &str, stale: bool, now: SystemTime) {
+    pub fn write_challenge(
+        &self,
+        w: &mut ResponseWriter<'_>,
+        realm: &str,
+        stale: bool,
+        now: SystemTime,
+    ) {
         let settings = read(&self.settings).clone();
         let now = UnixTime::from_system(now).0;
-        for value in settings.verifier.challenge(realm, now, stale, &settings.algorithms) {
+        for value in settings
+            .verifier
+            .challenge(realm, now, stale, &settings.algorithms)
+        {
             w.header("WWW-Authenticate", &value);
         }
     }
@@ -211,9 +226,11 @@ fn uri_matches(digest_uri: &str, request_uri: Option<&str>) -> bool {
 }
 
 fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
-    lock.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+    lock.read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
-    lock.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+    lock.write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }

@@ -24,7 +24,8 @@ impl Metrics {
     pub(crate) fn record_changes(&self, changes: &[Change]) {
         for c in changes {
             if let Change::Remove { reason, .. } = c {
-                counter!("lamppost_binding_removals_total", "reason" => reason.as_str()).increment(1);
+                counter!("lamppost_binding_removals_total", "reason" => reason.as_str())
+                    .increment(1);
             }
         }
     }
@@ -33,12 +34,17 @@ impl Metrics {
     pub(crate) fn render(&self, aors: usize, bindings: usize) -> String {
         gauge!("lamppost_aors").set(aors as f64);
         gauge!("lamppost_bindings").set(bindings as f64);
-        self.handle.as_ref().map(PrometheusHandle::render).unwrap_or_default()
+        self.handle
+            .as_ref()
+            .map(PrometheusHandle::render)
+            .unwrap_or_default()
     }
 }
 
 /// Status codes counted separately; anything else counts as `other`.
-const STATUSES: [&str; 9] = ["200", "400", "401", "403", "420", "423", "500", "503", "other"];
+const STATUSES: [&str; 9] = [
+    "200", "400", "401", "403", "420", "423", "500", "503", "other",
+];
 
 /// Counts a response sent to a REGISTER (counter handles are looked up once, not per request).
 pub(crate) fn register_response(status: u16) {

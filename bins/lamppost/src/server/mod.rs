@@ -11,7 +11,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
 use registrar::{Change, RegistrarConfig};
-use sip_transport::{Transports, TransportLimits};
+use sip_transport::{TransportLimits, Transports};
 use store::{GroupCommit, LocationStore, SqliteOptions, SqliteStore, Synchronous};
 use tracing::{info, warn};
 
@@ -96,7 +96,10 @@ impl Server {
             .unwrap_or_else(std::sync::PoisonError::into_inner) = config;
         self.auth.reload(&loaded)?;
         info!("configuration reloaded");
-        Ok("registrar and auth rules reloaded; listeners and store are unchanged until a restart".into())
+        Ok(
+            "registrar and auth rules reloaded; listeners and store are unchanged until a restart"
+                .into(),
+        )
     }
 
     /// Prometheus text exposition.
@@ -111,7 +114,8 @@ impl Server {
 }
 
 fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
-    lock.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+    lock.read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Opens the store the configuration names.
@@ -195,9 +199,12 @@ async fn serve(loaded: Loaded) -> anyhow::Result<()> {
         max_connections: loaded.config.sip.max_connections,
         ..TransportLimits::default()
     };
-    let service = Arc::new(sip::SipService::new(server.clone(), limits.max_message_size));
-    let transports = Transports::bind(&listens, service, &limits)
-        .context("cannot bind the SIP listeners")?;
+    let service = Arc::new(sip::SipService::new(
+        server.clone(),
+        limits.max_message_size,
+    ));
+    let transports =
+        Transports::bind(&listens, service, &limits).context("cannot bind the SIP listeners")?;
     let bound: Vec<String> = transports
         .local_addrs()
         .iter()
@@ -252,7 +259,10 @@ async fn expiry_sweeps(server: Arc<Server>, interval: Duration) {
 /// Every removal is logged with its reason.
 fn log_removals(changes: &[Change]) {
     for change in changes {
-        if let Change::Remove { aor, uri, reason, .. } = change {
+        if let Change::Remove {
+            aor, uri, reason, ..
+        } = change
+        {
             info!(%aor, contact = %uri, reason = reason.as_str(), "binding removed");
         }
     }
@@ -262,12 +272,11 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
+        let Ok(mut term) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        else {
+            let _ = ctrl_c.await;
+            return;
         };
         tokio::select! {
             _ = ctrl_c => {}

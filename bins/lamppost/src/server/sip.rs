@@ -58,7 +58,12 @@ impl Handler for SipService {
 }
 
 /// Handles one message; may finish on another task when the store must be consulted or written.
-fn handle(server: &Arc<Server>, limits: &Limits, runtime: &tokio::runtime::Handle, inbound: Inbound) {
+fn handle(
+    server: &Arc<Server>,
+    limits: &Limits,
+    runtime: &tokio::runtime::Handle,
+    inbound: Inbound,
+) {
     let mut out = Vec::with_capacity(768);
     let msg = match sip_msg::parse(&inbound.data, limits) {
         Ok(m) => m,
@@ -85,13 +90,24 @@ fn handle(server: &Arc<Server>, limits: &Limits, runtime: &tokio::runtime::Handl
                 inbound.remote,
                 200,
                 "OK",
-                &[("Allow", ALLOW), ("Accept", "application/sdp"), ("Supported", "path")],
+                &[
+                    ("Allow", ALLOW),
+                    ("Accept", "application/sdp"),
+                    ("Supported", "path"),
+                ],
             ) {
                 send(&inbound.reply, out);
             }
         }
         _ => {
-            if write_reply(&mut out, &msg, inbound.remote, 405, "Method Not Allowed", &[("Allow", ALLOW)]) {
+            if write_reply(
+                &mut out,
+                &msg,
+                inbound.remote,
+                405,
+                "Method Not Allowed",
+                &[("Allow", ALLOW)],
+            ) {
                 send(&inbound.reply, out);
             }
         }
@@ -129,7 +145,12 @@ fn register(
             AuthStep::Authenticated(user) => Identity::Authenticated(user),
             // A UDP retransmission repeats the Authorization of the request that was already accepted; it must get
             // the same answer, and the registrar recognises it and changes nothing.
-            AuthStep::Replayed(user) if server.location.shard(&target.aor).is_retransmission(&target.aor, msg) => {
+            AuthStep::Replayed(user)
+                if server
+                    .location
+                    .shard(&target.aor)
+                    .is_retransmission(&target.aor, msg) =>
+            {
                 Identity::Authenticated(user)
             }
             AuthStep::Replayed(_) => {
@@ -143,7 +164,7 @@ fn register(
             }
             AuthStep::Lookup { username } => {
                 // Not cached yet: fetch the user off this loop, then handle the request again.
-                let (server, limits, inbound) = (server.clone(), limits.clone(), inbound.clone());
+                let (server, limits, inbound) = (server.clone(), *limits, inbound.clone());
                 let realm = target.domain().to_owned();
                 let rt = runtime.clone();
                 runtime.spawn(async move {
@@ -199,7 +220,9 @@ fn challenge(
     mut out: Vec<u8>,
 ) {
     if let Some(mut w) = start(&mut out, msg, inbound.remote, 401, "Unauthorized") {
-        server.auth.write_challenge(&mut w, target.domain(), stale, now);
+        server
+            .auth
+            .write_challenge(&mut w, target.domain(), stale, now);
         w.finish(b"");
         metrics::register_response(401);
         send(&inbound.reply, out);

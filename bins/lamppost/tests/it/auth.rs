@@ -12,7 +12,10 @@ fn server(extra: &str) -> TestServer {
         auth_extra: format!("algorithms = [\"SHA-256\", \"MD5\"]\n{extra}"),
         ..Opts::default()
     });
-    for (user, pw) in [("alice@example.com", "alice-pw"), ("admin@example.com", "admin-pw")] {
+    for (user, pw) in [
+        ("alice@example.com", "alice-pw"),
+        ("admin@example.com", "admin-pw"),
+    ] {
         let (ok, _, err) = s.cli(&["user", "add", user, "--password", pw]);
         assert!(ok, "{err}");
     }
@@ -31,8 +34,16 @@ fn challenge(r: &Response, alg: Algorithm) -> String {
 fn authorize(reg: &Register, challenge: &str, user: &str, password: &str, nc: u32) -> Register {
     let c = Challenge::parse(challenge).unwrap();
     let uri = format!("sip:{}", reg.domain);
-    let value =
-        sip_auth::respond(&c, "REGISTER", &uri, user, ClientSecret::Password(password), "cn0nce", nc).unwrap();
+    let value = sip_auth::respond(
+        &c,
+        "REGISTER",
+        &uri,
+        user,
+        ClientSecret::Password(password),
+        "cn0nce",
+        nc,
+    )
+    .unwrap();
     let mut reg = reg.clone();
     reg.extra.retain(|l| !l.starts_with("Authorization:"));
     reg.header(&format!("Authorization: {value}"))
@@ -50,13 +61,22 @@ fn md5_and_sha256_digest_registration() {
         assert_eq!(r.status(), 401, "{}", r.raw);
         let offered = r.headers(HeaderName::WwwAuthenticate);
         assert_eq!(offered.len(), 2, "SHA-256 and MD5 offered: {}", r.raw);
-        assert!(offered[0].contains("algorithm=SHA-256"), "SHA-256 first: {offered:?}");
+        assert!(
+            offered[0].contains("algorithm=SHA-256"),
+            "SHA-256 first: {offered:?}"
+        );
         assert!(offered.iter().all(|c| c.contains("qop=\"auth\"")));
         let authed = authorize(&reg.next(), &challenge(&r, alg), "alice", "alice-pw", 1);
         let r = phone.send(&authed);
         assert_eq!(r.status(), 200, "{alg}: {}", r.raw);
     }
-    assert_eq!(s.aor("alice@example.com")["bindings"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        s.aor("alice@example.com")["bindings"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
 }
 
 #[test]
@@ -93,7 +113,9 @@ fn wrong_password_and_unknown_user_get_the_same_answer() {
 fn replayed_authorization_is_refused() {
     let s = server("");
     let phone = Udp::new(s.sip);
-    let reg = Register::new("alice", "example.com").contact("<sip:alice@192.0.2.1>").expires(600);
+    let reg = Register::new("alice", "example.com")
+        .contact("<sip:alice@192.0.2.1>")
+        .expires(600);
     let c = challenge(&phone.send(&reg), Algorithm::Md5);
     let first = authorize(&reg.next(), &c, "alice", "alice-pw", 1);
     assert_eq!(phone.send(&first).status(), 200);
@@ -117,26 +139,38 @@ fn replayed_authorization_is_refused() {
 fn expired_nonce_is_answered_with_stale_true() {
     let s = server("nonce_lifetime = 1");
     let phone = Udp::new(s.sip);
-    let reg = Register::new("alice", "example.com").contact("<sip:alice@192.0.2.1>").expires(600);
+    let reg = Register::new("alice", "example.com")
+        .contact("<sip:alice@192.0.2.1>")
+        .expires(600);
     let c = challenge(&phone.send(&reg), Algorithm::Md5);
     std::thread::sleep(std::time::Duration::from_millis(2100));
     let r = phone.send(&authorize(&reg.next(), &c, "alice", "alice-pw", 1));
     assert_eq!(r.status(), 401);
     let stale = challenge(&r, Algorithm::Md5);
     assert!(Challenge::parse(&stale).unwrap().stale, "{stale}");
-    let r = phone.send(&authorize(&reg.next().next(), &stale, "alice", "alice-pw", 1));
+    let r = phone.send(&authorize(
+        &reg.next().next(),
+        &stale,
+        "alice",
+        "alice-pw",
+        1,
+    ));
     assert_eq!(r.status(), 200, "{}", r.raw);
 }
 
 #[test]
 fn third_party_registration_needs_a_grant() {
-    let s = server("[[auth.third_party]]\nuser = \"admin@example.com\"\nmay_register = [\"*@example.com\"]");
+    let s = server(
+        "[[auth.third_party]]\nuser = \"admin@example.com\"\nmay_register = [\"*@example.com\"]",
+    );
     let phone = Udp::new(s.sip);
     let (ok, _, err) = s.cli(&["user", "add", "bob@example.com", "--password", "bob-pw"]);
     assert!(ok, "{err}");
 
     // alice may not register bob.
-    let mut reg = Register::new("bob", "example.com").contact("<sip:bob@192.0.2.1>").expires(600);
+    let mut reg = Register::new("bob", "example.com")
+        .contact("<sip:bob@192.0.2.1>")
+        .expires(600);
     reg.from_user = Some("alice".into());
     let c = challenge(&phone.send(&reg), Algorithm::Md5);
     let r = phone.send(&authorize(&reg.next(), &c, "alice", "alice-pw", 1));
@@ -144,12 +178,17 @@ fn third_party_registration_needs_a_grant() {
     assert!(s.aor("bob@example.com").is_null());
 
     // admin holds a grant for *@example.com.
-    let mut reg = Register::new("bob", "example.com").contact("<sip:bob@192.0.2.2>").expires(600);
+    let mut reg = Register::new("bob", "example.com")
+        .contact("<sip:bob@192.0.2.2>")
+        .expires(600);
     reg.from_user = Some("admin".into());
     let c = challenge(&phone.send(&reg), Algorithm::Md5);
     let r = phone.send(&authorize(&reg.next(), &c, "admin", "admin-pw", 1));
     assert_eq!(r.status(), 200, "{}", r.raw);
-    assert_eq!(s.aor("bob@example.com")["bindings"][0]["contact"], "sip:bob@192.0.2.2");
+    assert_eq!(
+        s.aor("bob@example.com")["bindings"][0]["contact"],
+        "sip:bob@192.0.2.2"
+    );
 }
 
 #[test]
@@ -178,5 +217,8 @@ fn default_challenge_is_md5_only_for_compatibility() {
     assert_eq!(r.status(), 401);
     let offered = r.headers(HeaderName::WwwAuthenticate);
     assert_eq!(offered.len(), 1, "{offered:?}");
-    assert_eq!(Challenge::parse(&offered[0]).unwrap().algorithm, Algorithm::Md5);
+    assert_eq!(
+        Challenge::parse(&offered[0]).unwrap().algorithm,
+        Algorithm::Md5
+    );
 }

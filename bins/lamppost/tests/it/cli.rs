@@ -56,10 +56,21 @@ fn aor_show_prints_bindings_from_the_running_server() {
     assert_eq!(r.status(), 200);
     let (ok, out, err) = s.cli(&["aor", "show", "vic@example.com"]);
     assert!(ok, "{err}");
-    for part in ["vic@example.com", "sip:vic@192.0.2.44:5062", "q=0.5", "UDP", "lamppost-test", "urn:uuid:abc", "reg-id 2"] {
+    for part in [
+        "vic@example.com",
+        "sip:vic@192.0.2.44:5062",
+        "q=0.5",
+        "UDP",
+        "lamppost-test",
+        "urn:uuid:abc",
+        "reg-id 2",
+    ] {
         assert!(out.contains(part), "{part} missing:\n{out}");
     }
-    assert!(out.contains(&phone.local().to_string()), "source shown:\n{out}");
+    assert!(
+        out.contains(&phone.local().to_string()),
+        "source shown:\n{out}"
+    );
     let (ok, out, _) = s.cli(&["aor", "show", "vic@example.com", "--json"]);
     assert!(ok);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -80,7 +91,11 @@ fn aor_show_prints_bindings_from_the_running_server() {
 fn bad_config_names_file_line_and_fix() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.toml");
-    std::fs::write(&path, "[registrar]\ndomains = [\"example.com\"]\nmax_contacts_policy = \"drop-newest\"\n").unwrap();
+    std::fs::write(
+        &path,
+        "[registrar]\ndomains = [\"example.com\"]\nmax_contacts_policy = \"drop-newest\"\n",
+    )
+    .unwrap();
     let out = Command::new(binary())
         .args(["serve", "--config"])
         .arg(&path)
@@ -90,4 +105,35 @@ fn bad_config_names_file_line_and_fix() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("bad.toml:3"), "{err}");
     assert!(err.contains("evict-oldest"), "{err}");
+}
+
+#[test]
+fn an_operator_removes_one_binding_through_the_api() {
+    let s = TestServer::start(&Opts::default());
+    let phone = Udp::new(s.sip);
+    let r = phone.send(
+        &Register::new("wes", "example.com")
+            .contact("<sip:wes@192.0.2.1>, <sip:wes@192.0.2.2>")
+            .expires(600),
+    );
+    assert_eq!(r.status(), 200);
+    let id = s.aor("wes@example.com")["bindings"][0]["id"]
+        .as_u64()
+        .unwrap();
+    let (code, _) = s
+        .delete(&format!("/api/aors/wes@example.com/bindings/{id}"))
+        .unwrap();
+    assert_eq!(code, 204);
+    let left = s.aor("wes@example.com");
+    assert_eq!(left["bindings"].as_array().unwrap().len(), 1);
+    assert_ne!(left["bindings"][0]["id"].as_u64(), Some(id));
+    let (code, _) = s
+        .delete(&format!("/api/aors/wes@example.com/bindings/{id}"))
+        .unwrap();
+    assert_eq!(code, 404);
+    let metrics = s.get("/metrics").unwrap().1;
+    assert!(
+        metrics.contains("lamppost_binding_removals_total{reason=\"administrative\"} 1"),
+        "{metrics}"
+    );
 }

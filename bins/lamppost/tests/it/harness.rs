@@ -9,23 +9,23 @@ use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
 /// A running server; killed when dropped.
-pub struct TestServer {
+pub(crate) struct TestServer {
     child: Option<Child>,
     dir: TempDir,
     /// SIP address (UDP and TCP share the port).
-    pub sip: SocketAddr,
+    pub(crate) sip: SocketAddr,
     /// Management API address.
-    pub http: SocketAddr,
+    pub(crate) http: SocketAddr,
     config: PathBuf,
 }
 
 /// The path of the binary under test.
-pub fn binary() -> &'static str {
+pub(crate) fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_lamppost")
 }
 
 /// A port free for both UDP and TCP on `ip`.
-pub fn free_port(ip: &str) -> u16 {
+pub(crate) fn free_port(ip: &str) -> u16 {
     loop {
         let udp = UdpSocket::bind((ip, 0)).unwrap();
         let port = udp.local_addr().unwrap().port();
@@ -39,7 +39,7 @@ impl TestServer {
     /// Starts a server serving `example.com` with auth off, plus `extra` TOML appended to the sections below.
     ///
     /// `extra` is given per section: `registrar` keys, `auth` keys, and raw trailing TOML.
-    pub fn start(opts: &Opts) -> Self {
+    pub(crate) fn start(opts: &Opts) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port("127.0.0.1");
         let http_port = TcpListener::bind("127.0.0.1:0")
@@ -75,12 +75,12 @@ impl TestServer {
     }
 
     /// The config file path.
-    pub fn config(&self) -> &Path {
+    pub(crate) fn config(&self) -> &Path {
         &self.config
     }
 
     /// Runs `lamppost ARGS --config <this server's config>` and returns (success, stdout, stderr).
-    pub fn cli(&self, args: &[&str]) -> (bool, String, String) {
+    pub(crate) fn cli(&self, args: &[&str]) -> (bool, String, String) {
         let out = Command::new(binary())
             .args(args)
             .arg("--config")
@@ -119,13 +119,13 @@ impl TestServer {
     }
 
     /// Kills the server with SIGKILL (no chance to flush anything) and starts it again on the same store.
-    pub fn kill_and_restart(&mut self) {
+    pub(crate) fn kill_and_restart(&mut self) {
         self.kill();
         self.spawn();
     }
 
     /// Kills the server with SIGKILL.
-    pub fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             child.kill().unwrap();
             child.wait().unwrap();
@@ -133,22 +133,22 @@ impl TestServer {
     }
 
     /// The server's log so far.
-    pub fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
     }
 
     /// `GET path` on the management API: (status, body).
-    pub fn get(&self, path: &str) -> Option<(u16, String)> {
+    pub(crate) fn get(&self, path: &str) -> Option<(u16, String)> {
         http(self.http, "GET", path)
     }
 
     /// `DELETE path` on the management API.
-    pub fn delete(&self, path: &str) -> Option<(u16, String)> {
+    pub(crate) fn delete(&self, path: &str) -> Option<(u16, String)> {
         http(self.http, "DELETE", path)
     }
 
     /// The AOR's bindings as JSON (`null` when it has none).
-    pub fn aor(&self, aor: &str) -> serde_json::Value {
+    pub(crate) fn aor(&self, aor: &str) -> serde_json::Value {
         match self.get(&format!("/api/aors/{aor}")) {
             Some((200, body)) => serde_json::from_str(&body).unwrap(),
             Some((404, _)) => serde_json::Value::Null,
@@ -167,15 +167,15 @@ impl Drop for TestServer {
 }
 
 /// Per-test configuration.
-pub struct Opts {
+pub(crate) struct Opts {
     /// Extra `[registrar]` lines.
-    pub registrar: String,
+    pub(crate) registrar: String,
     /// `auth.enabled`.
-    pub auth: bool,
+    pub(crate) auth: bool,
     /// Extra `[auth]` lines.
-    pub auth_extra: String,
+    pub(crate) auth_extra: String,
     /// TOML appended at the end.
-    pub raw: String,
+    pub(crate) raw: String,
     /// Also listen on [::1].
     pub ipv6: bool,
 }
@@ -183,7 +183,9 @@ pub struct Opts {
 impl Default for Opts {
     fn default() -> Self {
         Self {
-            registrar: "min_expires = 60\nmax_expires = 7200\ndefault_expires = 3600\nmax_contacts = 10".into(),
+            registrar:
+                "min_expires = 60\nmax_expires = 7200\ndefault_expires = 3600\nmax_contacts = 10"
+                    .into(),
             auth: false,
             auth_extra: String::new(),
             raw: String::new(),

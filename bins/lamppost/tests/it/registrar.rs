@@ -67,9 +67,17 @@ fn many_contacts_per_aor_from_one_request_and_from_several_devices() {
     );
     assert_eq!(r.status(), 200);
     assert_eq!(r.contacts().len(), 4, "every binding is listed: {}", r.raw);
-    let q: Vec<String> = r.contacts().into_iter().filter(|c| c.contains(";q=")).collect();
+    let q: Vec<String> = r
+        .contacts()
+        .into_iter()
+        .filter(|c| c.contains(";q="))
+        .collect();
     assert_eq!(q.len(), 2, "q-values are kept: {}", r.raw);
-    assert!(r.raw.contains("<sip:bob@192.0.2.1>;q=0.9;expires="), "{}", r.raw);
+    assert!(
+        r.raw.contains("<sip:bob@192.0.2.1>;q=0.9;expires="),
+        "{}",
+        r.raw
+    );
 }
 
 #[test]
@@ -86,7 +94,11 @@ fn per_contact_expires_overrides_header_and_limits_apply() {
     assert_eq!(r.status(), 200, "{}", r.raw);
     assert_eq!(r.expires_of("192.0.2.1"), Some(120));
     assert_eq!(r.expires_of("192.0.2.2"), Some(300));
-    assert_eq!(r.expires_of("192.0.2.3"), Some(7200), "clamped to max_expires");
+    assert_eq!(
+        r.expires_of("192.0.2.3"),
+        Some(7200),
+        "clamped to max_expires"
+    );
 
     // No expiry asked at all: default_expires.
     let r = phone.send(&Register::new("carol2", "example.com").contact("<sip:c2@192.0.2.9>"));
@@ -128,7 +140,13 @@ fn wildcard_removes_all_and_other_forms_are_refused() {
     assert_eq!(r.status(), 400, "{}", r.raw);
     let r = phone.send(&star(reg.next()).contact("<sip:erin@192.0.2.3>").expires(0));
     assert_eq!(r.status(), 400, "{}", r.raw);
-    assert_eq!(s.aor("erin@example.com")["bindings"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        s.aor("erin@example.com")["bindings"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
 
     // `Contact: *` with `Expires: 0` removes every binding.
     let r = phone.send(&star(reg.next().next()).expires(0));
@@ -185,7 +203,10 @@ fn unknown_require_gets_420_with_unsupported() {
             .header("Require: path, x-frobnicate"),
     );
     assert_eq!(r.status(), 420, "{}", r.raw);
-    assert_eq!(r.header(HeaderName::Unsupported).as_deref(), Some("x-frobnicate"));
+    assert_eq!(
+        r.header(HeaderName::Unsupported).as_deref(),
+        Some("x-frobnicate")
+    );
     assert!(s.aor("gina@example.com").is_null());
 }
 
@@ -213,15 +234,25 @@ fn contact_parameters_and_instance_are_kept_and_listed() {
     ] {
         assert!(c.contains(part), "{part} missing in {c}");
     }
-    assert_eq!(r.header(HeaderName::Path).as_deref(), Some("<sip:edge.example.com;lr>"));
+    assert_eq!(
+        r.header(HeaderName::Path).as_deref(),
+        Some("<sip:edge.example.com;lr>")
+    );
     let b = &s.aor("hank@example.com")["bindings"][0];
-    assert_eq!(b["instance"], "urn:uuid:00000000-0000-1000-8000-000A95A0E128");
+    assert_eq!(
+        b["instance"],
+        "urn:uuid:00000000-0000-1000-8000-000A95A0E128"
+    );
     assert_eq!(b["reg_id"], 1);
     assert_eq!(b["path"][0], "<sip:edge.example.com;lr>");
 
     // The same instance from a new address replaces the old binding instead of piling up.
     let moved = contact.replace("192.0.2.1:5062", "203.0.113.5:5062");
-    let r = phone.send(&Register::new("hank", "example.com").contact(&moved).expires(600));
+    let r = phone.send(
+        &Register::new("hank", "example.com")
+            .contact(&moved)
+            .expires(600),
+    );
     assert_eq!(r.status(), 200);
     assert_eq!(r.contacts().len(), 1, "{}", r.raw);
     assert!(r.contacts()[0].contains("203.0.113.5"));
@@ -238,9 +269,19 @@ fn max_contacts_reject_policy() {
         .contact("<sip:ivy@192.0.2.1>, <sip:ivy@192.0.2.2>")
         .expires(600);
     assert_eq!(phone.send(&reg).status(), 200);
-    let r = phone.send(&Register::new("ivy", "example.com").contact("<sip:ivy@192.0.2.3>").expires(600));
+    let r = phone.send(
+        &Register::new("ivy", "example.com")
+            .contact("<sip:ivy@192.0.2.3>")
+            .expires(600),
+    );
     assert_eq!(r.status(), 403, "{}", r.raw);
-    assert_eq!(s.aor("ivy@example.com")["bindings"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        s.aor("ivy@example.com")["bindings"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
     // Refreshing an existing contact is not a new one.
     assert_eq!(phone.send(&reg.next()).status(), 200);
 }
@@ -313,7 +354,11 @@ fn nat_received_and_rport_follow_rfc_3581() {
     honest.sent_by = None;
     honest.rport = false;
     let r = phone.send(&honest);
-    assert!(!r.header(HeaderName::Via).unwrap().contains("received="), "{}", r.raw);
+    assert!(
+        !r.header(HeaderName::Via).unwrap().contains("received="),
+        "{}",
+        r.raw
+    );
 }
 
 #[test]
@@ -354,7 +399,10 @@ fn register_over_ipv6() {
     );
     assert_eq!(r.status(), 200, "{}", r.raw);
     assert!(r.raw.contains("<sip:nia@[2001:db8::7]:5060>"), "{}", r.raw);
-    assert_eq!(s.aor("nia@example.com")["bindings"][0]["source"], phone.local().to_string());
+    assert_eq!(
+        s.aor("nia@example.com")["bindings"][0]["source"],
+        phone.local().to_string()
+    );
 }
 
 #[test]
@@ -367,10 +415,18 @@ fn options_and_other_methods_are_answered() {
         phone.local()
     );
     phone.send_raw(options.as_bytes());
-    assert_eq!(phone.recv_within(std::time::Duration::from_secs(3)).unwrap().status(), 200);
+    assert_eq!(
+        phone
+            .recv_within(std::time::Duration::from_secs(3))
+            .unwrap()
+            .status(),
+        200
+    );
     let invite = options.replace("OPTIONS", "INVITE");
     phone.send_raw(invite.as_bytes());
-    let r = phone.recv_within(std::time::Duration::from_secs(3)).unwrap();
+    let r = phone
+        .recv_within(std::time::Duration::from_secs(3))
+        .unwrap();
     assert_eq!(r.status(), 405);
     assert!(r.header(HeaderName::Allow).unwrap().contains("REGISTER"));
 }

@@ -10,40 +10,44 @@ use sip_msg::{HeaderName, Limits};
 static COUNTER: AtomicU64 = AtomicU64::new(1);
 
 /// A fresh token for Call-IDs, tags and branches.
-pub fn unique(prefix: &str) -> String {
-    format!("{prefix}{}x{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
+pub(crate) fn unique(prefix: &str) -> String {
+    format!(
+        "{prefix}{}x{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// A REGISTER under construction.
 #[derive(Clone)]
-pub struct Register {
+pub(crate) struct Register {
     /// AOR user.
-    pub user: String,
+    pub(crate) user: String,
     /// AOR domain.
-    pub domain: String,
+    pub(crate) domain: String,
     /// Contact header values, one header each (use commas inside one value for a list).
-    pub contacts: Vec<String>,
+    pub(crate) contacts: Vec<String>,
     /// Expires header.
-    pub expires: Option<String>,
+    pub(crate) expires: Option<String>,
     /// Call-ID.
-    pub call_id: String,
+    pub(crate) call_id: String,
     /// CSeq number.
-    pub cseq: u32,
+    pub(crate) cseq: u32,
     /// Via branch.
-    pub branch: String,
+    pub(crate) branch: String,
     /// Via sent-by (defaults to the socket's address).
-    pub sent_by: Option<String>,
+    pub(crate) sent_by: Option<String>,
     /// Add `;rport` to the Via.
-    pub rport: bool,
+    pub(crate) rport: bool,
     /// From user (defaults to the AOR user, for third-party registration tests).
-    pub from_user: Option<String>,
+    pub(crate) from_user: Option<String>,
     /// Extra header lines.
-    pub extra: Vec<String>,
+    pub(crate) extra: Vec<String>,
 }
 
 impl Register {
     /// A REGISTER for `user@domain` with no contact (a query) and fresh identifiers.
-    pub fn new(user: &str, domain: &str) -> Self {
+    pub(crate) fn new(user: &str, domain: &str) -> Self {
         Self {
             user: user.into(),
             domain: domain.into(),
@@ -60,25 +64,25 @@ impl Register {
     }
 
     /// Adds a Contact header.
-    pub fn contact(mut self, c: &str) -> Self {
+    pub(crate) fn contact(mut self, c: &str) -> Self {
         self.contacts.push(c.into());
         self
     }
 
     /// Sets the Expires header.
-    pub fn expires(mut self, e: u32) -> Self {
+    pub(crate) fn expires(mut self, e: u32) -> Self {
         self.expires = Some(e.to_string());
         self
     }
 
     /// Adds a raw header line.
-    pub fn header(mut self, line: &str) -> Self {
+    pub(crate) fn header(mut self, line: &str) -> Self {
         self.extra.push(line.into());
         self
     }
 
     /// The next request of the same dialog: same Call-ID, CSeq + 1, new branch.
-    pub fn next(&self) -> Self {
+    pub(crate) fn next(&self) -> Self {
         let mut n = self.clone();
         n.cseq += 1;
         n.branch = unique("z9hG4bK");
@@ -86,7 +90,7 @@ impl Register {
     }
 
     /// The message text, as sent from `local` over `transport`.
-    pub fn text(&self, local: SocketAddr, transport: &str) -> String {
+    pub(crate) fn text(&self, local: SocketAddr, transport: &str) -> String {
         let sent_by = self.sent_by.clone().unwrap_or_else(|| local.to_string());
         let from_user = self.from_user.as_deref().unwrap_or(&self.user);
         let mut m = format!(
@@ -123,9 +127,9 @@ impl Register {
 
 /// A parsed response.
 #[derive(Debug, Clone)]
-pub struct Response {
+pub(crate) struct Response {
     /// The raw text.
-    pub raw: String,
+    pub(crate) raw: String,
 }
 
 impl Response {
@@ -137,78 +141,92 @@ impl Response {
     }
 
     /// Status code.
-    pub fn status(&self) -> u16 {
+    pub(crate) fn status(&self) -> u16 {
         self.raw[8..11].parse().unwrap()
     }
 
     /// Reason phrase.
-    pub fn reason(&self) -> &str {
+    pub(crate) fn reason(&self) -> &str {
         self.raw[12..].split("\r\n").next().unwrap()
     }
 
     /// Every value of header `name`.
-    pub fn headers(&self, name: HeaderName) -> Vec<String> {
+    pub(crate) fn headers(&self, name: HeaderName) -> Vec<String> {
         let msg = sip_msg::parse(self.raw.as_bytes(), &Limits::default()).unwrap();
         msg.header_values(name).map(str::to_owned).collect()
     }
 
     /// The first value of header `name`.
-    pub fn header(&self, name: HeaderName) -> Option<String> {
+    pub(crate) fn header(&self, name: HeaderName) -> Option<String> {
         self.headers(name).into_iter().next()
     }
 
     /// Contact values (each item of each Contact header).
-    pub fn contacts(&self) -> Vec<String> {
+    pub(crate) fn contacts(&self) -> Vec<String> {
         let msg = sip_msg::parse(self.raw.as_bytes(), &Limits::default()).unwrap();
-        msg.list_items(HeaderName::Contact).map(str::to_owned).collect()
+        msg.list_items(HeaderName::Contact)
+            .map(str::to_owned)
+            .collect()
     }
 
     /// The `expires` parameter of the contact whose URI contains `needle`.
-    pub fn expires_of(&self, needle: &str) -> Option<u32> {
+    pub(crate) fn expires_of(&self, needle: &str) -> Option<u32> {
         let c = self.contacts().into_iter().find(|c| c.contains(needle))?;
         let e = c.split(";expires=").nth(1)?;
-        e.split(|ch: char| !ch.is_ascii_digit()).next()?.parse().ok()
+        e.split(|ch: char| !ch.is_ascii_digit())
+            .next()?
+            .parse()
+            .ok()
     }
 }
 
 /// A UDP phone.
-pub struct Udp {
+pub(crate) struct Udp {
     sock: UdpSocket,
     server: SocketAddr,
 }
 
 impl Udp {
     /// A socket on 127.0.0.1 talking to `server`.
-    pub fn new(server: SocketAddr) -> Self {
-        let local = if server.is_ipv6() { "[::1]:0" } else { "127.0.0.1:0" };
+    pub(crate) fn new(server: SocketAddr) -> Self {
+        let local = if server.is_ipv6() {
+            "[::1]:0"
+        } else {
+            "127.0.0.1:0"
+        };
         let sock = UdpSocket::bind(local).unwrap();
         sock.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
         Self { sock, server }
     }
 
     /// Local address.
-    pub fn local(&self) -> SocketAddr {
+    pub(crate) fn local(&self) -> SocketAddr {
         self.sock.local_addr().unwrap()
     }
 
     /// Sends raw bytes.
-    pub fn send_raw(&self, data: &[u8]) {
+    pub(crate) fn send_raw(&self, data: &[u8]) {
         self.sock.send_to(data, self.server).unwrap();
     }
 
     /// Waits up to `timeout` for one datagram.
-    pub fn recv_within(&self, timeout: Duration) -> Option<Response> {
+    pub(crate) fn recv_within(&self, timeout: Duration) -> Option<Response> {
         self.sock.set_read_timeout(Some(timeout)).unwrap();
         let mut buf = vec![0u8; 65_535];
         let got = self.sock.recv_from(&mut buf).ok();
-        self.sock.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+        self.sock
+            .set_read_timeout(Some(Duration::from_secs(3)))
+            .unwrap();
         let (n, from) = got?;
-        assert_eq!(from, self.server, "response came from an unexpected address");
+        assert_eq!(
+            from, self.server,
+            "response came from an unexpected address"
+        );
         Some(Response::parse(&buf[..n]))
     }
 
     /// Sends a REGISTER and returns the response.
-    pub fn send(&self, reg: &Register) -> Response {
+    pub(crate) fn send(&self, reg: &Register) -> Response {
         self.send_raw(reg.text(self.local(), "UDP").as_bytes());
         self.recv_within(Duration::from_secs(3))
             .expect("no response to REGISTER")
@@ -216,16 +234,18 @@ impl Udp {
 }
 
 /// A TCP phone.
-pub struct Tcp {
+pub(crate) struct Tcp {
     stream: TcpStream,
     buf: Vec<u8>,
 }
 
 impl Tcp {
     /// Connects to `server`.
-    pub fn connect(server: SocketAddr) -> Self {
+    pub(crate) fn connect(server: SocketAddr) -> Self {
         let stream = TcpStream::connect(server).unwrap();
-        stream.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(3)))
+            .unwrap();
         Self {
             stream,
             buf: Vec::new(),
@@ -233,23 +253,26 @@ impl Tcp {
     }
 
     /// Local address.
-    pub fn local(&self) -> SocketAddr {
+    pub(crate) fn local(&self) -> SocketAddr {
         self.stream.local_addr().unwrap()
     }
 
     /// Writes raw bytes.
-    pub fn write(&mut self, data: &[u8]) {
+    pub(crate) fn write(&mut self, data: &[u8]) {
         self.stream.write_all(data).unwrap();
     }
 
     /// Reads one response (framed by Content-Length).
-    pub fn read_response(&mut self) -> Response {
+    pub(crate) fn read_response(&mut self) -> Response {
         loop {
             if let Some(end) = find(&self.buf, b"\r\n\r\n") {
                 let head = String::from_utf8_lossy(&self.buf[..end]).to_ascii_lowercase();
                 let len: usize = head
                     .lines()
-                    .find_map(|l| l.strip_prefix("content-length:").or_else(|| l.strip_prefix("l:")))
+                    .find_map(|l| {
+                        l.strip_prefix("content-length:")
+                            .or_else(|| l.strip_prefix("l:"))
+                    })
                     .map_or(0, |v| v.trim().parse().unwrap());
                 let total = end + 4 + len;
                 if self.buf.len() >= total {
@@ -265,7 +288,7 @@ impl Tcp {
     }
 
     /// Sends a REGISTER and reads the response.
-    pub fn send(&mut self, reg: &Register) -> Response {
+    pub(crate) fn send(&mut self, reg: &Register) -> Response {
         let text = reg.text(self.local(), "TCP");
         self.write(text.as_bytes());
         self.read_response()
