@@ -4,7 +4,10 @@ use registrar::{Binding, Change};
 
 use crate::error::redact_url;
 use crate::sqlite::SQLITE_URL_FORMS;
-use crate::{LocationStore, SqliteOptions, SqliteStore, StoreError, Subscriber, SubscriberStore};
+use crate::{
+    BlockingLocationStore, LocationStore, SqliteOptions, SqliteStore, StoreError, Subscriber,
+    SubscriberStore,
+};
 
 /// Options for every backend [`open_store`] may pick; each backend reads its own part.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -54,6 +57,14 @@ impl LocationStore for AnyStore {
     async fn apply(&self, changes: &[Change]) -> Result<(), StoreError> {
         match self {
             Self::Sqlite(s) => s.apply(changes).await,
+        }
+    }
+}
+
+impl BlockingLocationStore for AnyStore {
+    fn apply_blocking(&self, changes: &[Change]) -> Result<(), StoreError> {
+        match self {
+            Self::Sqlite(s) => s.apply_blocking(changes),
         }
     }
 }

@@ -40,7 +40,7 @@ pub enum StoreError {
         /// The URL, with any password replaced by `***`.
         url: String,
         /// The driver's reason.
-        source: Arc<sqlx::Error>,
+        source: Arc<rusqlite::Error>,
     },
     /// An existing table does not have the layout this version needs.
     #[error("table `{table}` has an incompatible layout: {detail}")]
@@ -72,7 +72,7 @@ pub enum StoreError {
         /// What the store was doing, e.g. `applying location changes`.
         action: &'static str,
         /// The driver's reason.
-        source: Arc<sqlx::Error>,
+        source: Arc<rusqlite::Error>,
     },
     /// The group-commit queue is full: the store is not keeping up with the request rate. The write was not made.
     #[error("the store is not keeping up (write queue full); the write was not made")]
@@ -84,7 +84,7 @@ pub enum StoreError {
 
 impl StoreError {
     /// Wraps a driver error with what the store was doing when it happened.
-    pub(crate) fn db(action: &'static str) -> impl FnOnce(sqlx::Error) -> Self {
+    pub(crate) fn db(action: &'static str) -> impl FnOnce(rusqlite::Error) -> Self {
         move |source| Self::Database {
             action,
             source: Arc::new(source),

@@ -1,24 +1,44 @@
 //! Group commit: many concurrent writers, one transaction per batch.
 //!
-//! Every caller hands its changes to a single writer task and awaits its own acknowledgement. The writer takes
-//! everything queued (up to a cap), applies it in one [`LocationStore::apply`] call, then answers every caller of that
-//! batch with the outcome. A caller is therefore acknowledged only once its changes are durable, and a burst of
-//! requests pays for one transaction (one fsync) instead of one each.
+//! Every caller hands its changes to a single writer and is acknowledged once they are durable. The writer is one
+//! dedicated OS thread (named `lamppost-store`), not a Tokio task: it blocks on a bounded [`std::sync::mpsc`] queue for
+//! the first request, lets a batch gather for [`LINGER`], takes everything queued (up to a cap), applies it in one
+//! [`BlockingLocationStore::apply_blocking`] call, then answers every caller of that batch with the outcome, right
+//! there on its own thread: a `oneshot` send for [`GroupCommit::commit`] and [`GroupCommit::submit`], or the caller's
+//! own function for [`GroupCommit::submit_then`]. A caller is therefore acknowledged only once its changes are
+//! durable, and a burst of requests pays for one transaction (one fsync) instead of one each.
+//!
+//! Why a thread and a synchronous store: a SQLite transaction is a few microseconds of real work per row; routing each
+//! statement through an async driver (a channel to a worker thread, then a task wake-up back) costs several times
+//! that. With [`SqliteStore`](crate::SqliteStore), the writer thread runs the statements itself on the store's write
+//! connection, so a batch costs no hop beyond the queue it arrived on. Any other backend plugs in by implementing
+//! [`BlockingLocationStore`].
 
-use std::sync::Arc;
+mod writer;
+
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::Duration;
 
 use registrar::Change;
-use tokio::sync::{Mutex, mpsc, oneshot};
-use tokio::task::JoinHandle;
+use tokio::sync::oneshot;
 
-use crate::{LocationStore, StoreError};
+use crate::{BlockingLocationStore, StoreError};
+use writer::{Ack, Message, Request, Writer};
 
 /// How long the writer waits after the first queued commit for more to join its transaction.
-const LINGER: std::time::Duration = std::time::Duration::from_millis(2);
+///
+/// The writer sleeps rather than waiting on the queue: requests arriving meanwhile then cost their senders no
+/// wake-up of the writer, only a place in the queue.
+const LINGER: Duration = Duration::from_millis(2);
 
 /// How many full batches may wait in the queue before [`GroupCommit::submit`] reports [`StoreError::Overloaded`].
 const QUEUE_BATCHES: usize = 16;
+
+/// Name of the writer thread, as shown by `top -H` and debuggers.
+const THREAD_NAME: &str = "lamppost-store";
 
 /// Counters of a [`GroupCommit`] writer, for tests and metrics.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -35,43 +55,68 @@ pub struct CommitStats {
     pub largest_batch: u64,
 }
 
-/// A handle to the writer task; clone it freely, every clone feeds the same writer.
+/// A handle to the writer thread; clone it freely, every clone feeds the same writer.
+///
+/// The writer stops after [`Self::shutdown`], or once every handle is dropped and the queue is empty.
 #[derive(Debug, Clone)]
 pub struct GroupCommit {
-    queue: mpsc::Sender<Message>,
+    queue: SyncSender<Message>,
     stats: Arc<Counters>,
-    writer: Arc<Mutex<Option<JoinHandle<()>>>>,
+    thread: Arc<Mutex<Option<JoinHandle<()>>>>,
 }
 
 impl GroupCommit {
-    /// Spawns the writer task on the current Tokio runtime; each transaction answers at most `max_batch` commits (a
-    /// cap of 0 is taken as 1).
+    /// Starts the writer, a dedicated OS thread named `lamppost-store` that applies batches with `store`'s
+    /// [`BlockingLocationStore::apply_blocking`]; each transaction answers at most `max_batch` commits (a cap of 0 is
+    /// taken as 1), and up to 16 transactions' worth of commits may wait in the queue. Needs no Tokio runtime.
     ///
     /// # Panics
-    /// When called outside a Tokio runtime.
-    pub fn spawn<S: LocationStore>(store: Arc<S>, max_batch: usize) -> Self {
+    /// When the operating system cannot start a thread.
+    pub fn spawn<S: BlockingLocationStore>(store: Arc<S>, max_batch: usize) -> Self {
         let max_batch = max_batch.max(1);
-        let (queue, inbox) = mpsc::channel(max_batch.saturating_mul(QUEUE_BATCHES));
+        let (queue, inbox) = mpsc::sync_channel(max_batch.saturating_mul(QUEUE_BATCHES));
         let stats = Arc::new(Counters::default());
-        let writer = tokio::spawn(run_writer(store, inbox, max_batch, Arc::clone(&stats)));
+        let writer = Writer::new(store, inbox, max_batch, LINGER, Arc::clone(&stats));
+        let thread = std::thread::Builder::new()
+            .name(THREAD_NAME.to_owned())
+            .spawn(move || writer.run())
+            .unwrap_or_else(|e| panic!("cannot start the {THREAD_NAME} thread: {e}"));
         Self {
             queue,
             stats,
-            writer: Arc::new(Mutex::new(Some(writer))),
+            thread: Arc::new(Mutex::new(Some(thread))),
         }
     }
 
     /// Makes `changes` durable together with whatever else is queued; resolves once they are (or with the error that
-    /// stopped their batch). [`StoreError::Closed`] when the writer has stopped.
+    /// stopped their batch). When the queue is full this waits for room (on Tokio's blocking pool) rather than
+    /// failing. [`StoreError::Closed`] when the writer has stopped.
     pub async fn commit(&self, changes: Vec<Change>) -> Result<(), StoreError> {
         if changes.is_empty() {
             return Ok(());
         }
         let (ack, outcome) = oneshot::channel();
-        self.queue
-            .send(Message::Commit(Request { changes, ack: Ack::Channel(ack) }))
-            .await
-            .map_err(|_| StoreError::Closed)?;
+        let request = Request::new(changes, Ack::channel(ack));
+        match self.queue.try_send(Message::Commit(request)) {
+            Ok(()) => {}
+            Err(TrySendError::Disconnected(message)) => {
+                message.disarm();
+                return Err(StoreError::Closed);
+            }
+            // Wait for room on a blocking-pool thread, never on the async workers.
+            Err(TrySendError::Full(message)) => {
+                let queue = self.queue.clone();
+                let sent = tokio::task::spawn_blocking(move || queue.send(message)).await;
+                match sent {
+                    Ok(Ok(())) => {}
+                    Ok(Err(mpsc::SendError(message))) => {
+                        message.disarm();
+                        return Err(StoreError::Closed);
+                    }
+                    Err(_) => return Err(StoreError::Closed),
+                }
+            }
+        }
         outcome.await.map_err(|_| StoreError::Closed)?
     }
 
@@ -84,31 +129,22 @@ impl GroupCommit {
             let _ = ack.send(Ok(()));
             return Ok(Pending(outcome));
         }
-        self.queue
-            .try_send(Message::Commit(Request { changes, ack: Ack::Channel(ack) }))
-            .map_err(|e| match e {
-                mpsc::error::TrySendError::Full(_) => StoreError::Overloaded,
-                mpsc::error::TrySendError::Closed(_) => StoreError::Closed,
-            })?;
+        self.try_send(Request::new(changes, Ack::channel(ack)))?;
         Ok(Pending(outcome))
     }
 
     /// Like [`Self::submit`], but instead of a [`Pending`] the writer itself calls `done` with the outcome, right
     /// after the batch is committed: no task or channel per caller, which matters at thousands of writes a second.
-    /// `done` runs on the writer task, so it must be quick and must not block (sending a datagram is fine). When the
-    /// queue is full or closed, `done` is not called and the error is returned.
+    /// `done` runs on the writer thread, so it must be quick and must not block (sending a datagram is fine); it
+    /// runs outside any Tokio runtime. Once queued, `done` is called exactly once, with [`StoreError::Closed`] if the
+    /// writer stops before reaching it. When the queue is full or closed, `done` is not called and the error is
+    /// returned.
     pub fn submit_then(
         &self,
         changes: Vec<Change>,
         done: impl FnOnce(Result<(), StoreError>) + Send + 'static,
     ) -> Result<(), StoreError> {
-        let ack = Ack::Callback(Box::new(done));
-        self.queue
-            .try_send(Message::Commit(Request { changes, ack }))
-            .map_err(|e| match e {
-                mpsc::error::TrySendError::Full(_) => StoreError::Overloaded,
-                mpsc::error::TrySendError::Closed(_) => StoreError::Closed,
-            })
+        self.try_send(Request::new(changes, Ack::callback(done)))
     }
 
     /// The writer's counters so far.
@@ -116,19 +152,39 @@ impl GroupCommit {
         self.stats.snapshot()
     }
 
-    /// Commits everything queued before this call, then stops the writer and waits for it. Later `commit` calls, from
-    /// any clone, fail with [`StoreError::Closed`].
+    /// Commits everything queued before this call, then stops the writer thread and waits for it to end. Later
+    /// `commit` calls, from any clone, fail with [`StoreError::Closed`]. Must be called within a Tokio runtime (the
+    /// wait runs on its blocking pool).
     pub async fn shutdown(self) {
-        let (done, stopped) = oneshot::channel();
-        if self.queue.send(Message::Stop(done)).await.is_ok() {
+        let Self { queue, thread, .. } = self;
+        let stopped = tokio::task::spawn_blocking(move || {
             // An error means the writer is already gone, which is what we wait for anyway.
-            let _ = stopped.await;
+            let _ = queue.send(Message::Stop);
+            let handle = thread.lock().unwrap_or_else(PoisonError::into_inner).take();
+            handle.map(JoinHandle::join)
+        })
+        .await;
+        match stopped {
+            Ok(Some(Err(_))) => tracing::error!("the store writer thread panicked"),
+            Err(e) => tracing::error!(error = %e, "waiting for the store writer thread failed"),
+            Ok(_) => {}
         }
-        if let Some(writer) = self.writer.lock().await.take()
-            && let Err(e) = writer.await
-        {
-            tracing::error!(error = %e, "the store writer task ended abnormally");
-        }
+    }
+
+    /// Queues `request` if there is room; a refused request's caller is not answered.
+    fn try_send(&self, request: Request) -> Result<(), StoreError> {
+        self.queue
+            .try_send(Message::Commit(request))
+            .map_err(|e| match e {
+                TrySendError::Full(message) => {
+                    message.disarm();
+                    StoreError::Overloaded
+                }
+                TrySendError::Disconnected(message) => {
+                    message.disarm();
+                    StoreError::Closed
+                }
+            })
     }
 }
 
@@ -140,106 +196,6 @@ impl Pending {
     /// Resolves once the changes are committed, or with the error that stopped their batch.
     pub async fn wait(self) -> Result<(), StoreError> {
         self.0.await.map_err(|_| StoreError::Closed)?
-    }
-}
-
-/// What callers send to the writer.
-#[derive(Debug)]
-enum Message {
-    /// Changes to make durable.
-    Commit(Request),
-    /// Stop after everything queued before this; acknowledge on the sender.
-    Stop(oneshot::Sender<()>),
-}
-
-/// One caller's changes and the way back to it.
-#[derive(Debug)]
-struct Request {
-    changes: Vec<Change>,
-    ack: Ack,
-}
-
-/// How the writer tells a caller the outcome.
-enum Ack {
-    /// Through a channel the caller awaits.
-    Channel(oneshot::Sender<Result<(), StoreError>>),
-    /// By calling the caller's function on the writer task.
-    Callback(Box<dyn FnOnce(Result<(), StoreError>) + Send>),
-}
-
-impl Ack {
-    fn send(self, outcome: Result<(), StoreError>) {
-        match self {
-            // A caller that stopped waiting does not need the answer.
-            Self::Channel(tx) => {
-                let _ = tx.send(outcome);
-            }
-            Self::Callback(done) => done(outcome),
-        }
-    }
-}
-
-impl std::fmt::Debug for Ack {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::Channel(_) => "Ack::Channel",
-            Self::Callback(_) => "Ack::Callback",
-        })
-    }
-}
-
-/// The writer loop: batch, apply, acknowledge, until stopped or every handle is gone.
-async fn run_writer<S: LocationStore>(
-    store: Arc<S>,
-    mut inbox: mpsc::Receiver<Message>,
-    max_batch: usize,
-    stats: Arc<Counters>,
-) {
-    let mut messages = Vec::with_capacity(max_batch);
-    let mut changes = Vec::new();
-    let mut acks = Vec::with_capacity(max_batch);
-    loop {
-        if inbox.recv_many(&mut messages, max_batch).await == 0 {
-            return;
-        }
-        if messages.len() < max_batch {
-            // Let a batch gather: one transaction for a few milliseconds of requests costs far less than one each.
-            tokio::time::sleep(LINGER).await;
-            while messages.len() < max_batch {
-                match inbox.try_recv() {
-                    Ok(m) => messages.push(m),
-                    Err(_) => break,
-                }
-            }
-        }
-        let mut stop = None;
-        for message in messages.drain(..) {
-            match message {
-                Message::Commit(request) if stop.is_none() => {
-                    changes.extend(request.changes);
-                    acks.push(request.ack);
-                }
-                // Dropping a late request's ack tells its caller the writer has stopped.
-                Message::Commit(_) => {}
-                Message::Stop(done) => stop = Some(done),
-            }
-        }
-        if !acks.is_empty() {
-            let outcome = store.apply(&changes).await;
-            stats.record(acks.len(), changes.len(), outcome.is_ok());
-            if let Err(e) = &outcome {
-                tracing::error!(error = %e, commits = acks.len(), "group commit failed");
-            }
-            for ack in acks.drain(..) {
-                ack.send(outcome.clone());
-            }
-            changes.clear();
-        }
-        if let Some(done) = stop {
-            inbox.close();
-            let _ = done.send(());
-            return;
-        }
     }
 }
 

@@ -1,12 +1,16 @@
 //! Durable storage for lamppost: bindings (the location service) and subscribers (digest credentials).
 //!
 //! # I/O contract
-//! This crate does I/O: every operation is `async` and runs on Tokio; callers hold no locks across it. The protocol
-//! crates never call it directly; the server's shell loads state at start, hands each REGISTER's [`Change`](registrar::Change)s to a
-//! [`GroupCommit`], and sends the response only once that commit is acknowledged.
+//! This crate does I/O. The store traits' operations are `async` and run on Tokio (SQLite's blocking calls go to
+//! Tokio's blocking pool, never an async worker); callers hold no locks across them. Location writes on the hot path
+//! go through [`GroupCommit`] instead: its writer is one dedicated OS thread that applies each batch synchronously
+//! through [`BlockingLocationStore`] and acknowledges callers from that thread. The protocol crates never call this
+//! crate directly; the server's shell loads state at start, hands each REGISTER's
+//! [`Change`](registrar::Change)s to a [`GroupCommit`], and sends the response only once that commit is acknowledged.
 //!
-//! Callers use the [`LocationStore`] and [`SubscriberStore`] traits, so other backends (PostgreSQL, MySQL/MariaDB,
-//! Redis) can be added behind [`open_store`] without touching them. [`SqliteStore`] is the one backend today.
+//! Callers use the [`LocationStore`], [`BlockingLocationStore`] and [`SubscriberStore`] traits, so other backends
+//! (PostgreSQL, MySQL/MariaDB, Redis) can be added behind [`open_store`] without touching them. [`SqliteStore`]
+//! (on the bundled SQLite library) is the one backend today.
 //!
 //! # Durability contract
 //! - [`LocationStore::apply`] applies its batch in one transaction: all of it or none of it.
@@ -31,7 +35,7 @@
 //!   value is escaped with `\`), NULL when none; `expires`, `last_modified` and `registered_at` Unix seconds; `q` the
 //!   SIP q-value (`0.5`), NULL when the client sent none; `callid`, `cseq`, `user_agent`; `socket` the local socket
 //!   as `udp:192.0.2.10:5060`; `transport` (`UDP`, `TCP`, `TLS`, `WS`, `WSS`); `connection_id`, `instance`, `reg_id`
-//!   (NULL when absent); `branch_hash`. Indexed on `(username, domain)` and on `expires`.
+//!   (NULL when absent); `branch_hash`. Indexed on `(username, domain)` only (expiry is decided in memory).
 
 mod any_store;
 mod error;
@@ -43,6 +47,6 @@ mod subscriber;
 pub use any_store::{AnyStore, StoreOptions, open_store};
 pub use error::StoreError;
 pub use group_commit::{CommitStats, GroupCommit, Pending};
-pub use location::LocationStore;
+pub use location::{BlockingLocationStore, LocationStore};
 pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};
 pub use subscriber::{Subscriber, SubscriberStore};

@@ -20,3 +20,15 @@ pub trait LocationStore: Send + Sync + 'static {
     /// When this returns `Ok`, the changes are durable to the level the store promises.
     fn apply(&self, changes: &[Change]) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
+
+/// A [`LocationStore`]-like sink that applies a batch synchronously, for [`GroupCommit`](crate::GroupCommit)'s
+/// writer thread.
+///
+/// The writer is a plain OS thread, not a Tokio task: it calls this method directly, so a batch costs no hop to an
+/// executor or another thread. Implementations may block (disk I/O, a lock held by another writer) and must not
+/// need a Tokio runtime.
+pub trait BlockingLocationStore: Send + Sync + 'static {
+    /// Applies a batch of changes atomically, in order, in one transaction, with the same meaning as
+    /// [`LocationStore::apply`]. When this returns `Ok`, the changes are durable to the level the store promises.
+    fn apply_blocking(&self, changes: &[Change]) -> Result<(), StoreError>;
+}

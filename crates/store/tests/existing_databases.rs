@@ -64,25 +64,19 @@ const KAMAILIO_LOCATION_DDL: &[&str] = &[
     "INSERT INTO version (table_name, table_version) values ('location','9')",
 ];
 
-async fn run(url: &str, statements: &[&str]) {
-    let opts: sqlx::sqlite::SqliteConnectOptions = url.parse().unwrap();
-    let pool = sqlx::SqlitePool::connect_with(opts.create_if_missing(true))
-        .await
-        .unwrap();
+/// Runs `statements` on the database file `url` names, outside the store.
+fn run(url: &str, statements: &[&str]) {
+    let conn = common::raw(url);
     for sql in statements {
-        sqlx::query(sqlx::AssertSqlSafe(*sql))
-            .execute(&pool)
-            .await
-            .unwrap();
+        conn.execute_batch(sql).unwrap();
     }
-    pool.close().await;
 }
 
 #[tokio::test]
 async fn a_kamailio_subscriber_table_opens_and_works() {
     let dir = tempfile::tempdir().unwrap();
     let url = url(dir.path(), "kamailio.db");
-    run(&url, KAMAILIO_DDL).await;
+    run(&url, KAMAILIO_DDL);
 
     let store = SqliteStore::open(&url, &SqliteOptions::default())
         .await
@@ -140,12 +134,14 @@ async fn a_kamailio_subscriber_table_opens_and_works() {
     assert_eq!(store.all_subscribers().await.unwrap(), vec![with_sha, bob]);
     store.close().await;
 
-    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-    let versions: Vec<(String, i64)> =
-        sqlx::query_as("SELECT table_name, table_version FROM version ORDER BY table_name")
-            .fetch_all(&pool)
-            .await
-            .unwrap();
+    let conn = common::raw(&url);
+    let versions: Vec<(String, i64)> = conn
+        .prepare("SELECT table_name, table_version FROM version ORDER BY table_name")
+        .unwrap()
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
     assert_eq!(
         versions,
         vec![
@@ -155,11 +151,13 @@ async fn a_kamailio_subscriber_table_opens_and_works() {
         ]
     );
     // Kamailio's own columns still work for Kamailio: ha1_sha256 is only an extra nullable column.
-    let (user, ha1): (String, String) =
-        sqlx::query_as("SELECT username, ha1 FROM subscriber WHERE username = 'bob'")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+    let (user, ha1): (String, String) = conn
+        .query_row(
+            "SELECT username, ha1 FROM subscriber WHERE username = 'bob'",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .unwrap();
     assert_eq!((user.as_str(), ha1), ("bob", "a".repeat(32)));
 }
 
@@ -167,8 +165,8 @@ async fn a_kamailio_subscriber_table_opens_and_works() {
 async fn a_kamailio_location_table_is_refused_with_advice() {
     let dir = tempfile::tempdir().unwrap();
     let url = url(dir.path(), "kamailio.db");
-    run(&url, KAMAILIO_DDL).await;
-    run(&url, KAMAILIO_LOCATION_DDL).await;
+    run(&url, KAMAILIO_DDL);
+    run(&url, KAMAILIO_LOCATION_DDL);
 
     let err = SqliteStore::open(&url, &SqliteOptions::default())
         .await
@@ -204,8 +202,7 @@ async fn a_location_table_of_another_version_is_refused() {
     run(
         &url,
         &["UPDATE version SET table_version = 2 WHERE table_name = 'location'"],
-    )
-    .await;
+    );
 
     let err = SqliteStore::open(&url, &SqliteOptions::default())
         .await
@@ -224,8 +221,7 @@ async fn a_subscriber_table_without_kamailio_columns_is_refused() {
     run(
         &url,
         &["CREATE TABLE subscriber (id INTEGER PRIMARY KEY, username TEXT, domain TEXT)"],
-    )
-    .await;
+    );
 
     let err = SqliteStore::open(&url, &SqliteOptions::default())
         .await

@@ -4,13 +4,14 @@ mod common;
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex, mpsc};
 use std::task::{Context, Waker};
+use std::time::Duration;
 
 use common::{binding, by_id, open};
 use registrar::{Binding, Change};
-use store::{GroupCommit, LocationStore, StoreError};
-use tokio::sync::{Notify, Semaphore};
+use store::{BlockingLocationStore, GroupCommit, LocationStore, StoreError};
+use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -56,22 +57,43 @@ async fn two_thousand_concurrent_commits_are_all_durable() {
     assert_eq!(loaded, expected);
 }
 
-/// A store that records each batch and can hold the writer inside `apply` until the test lets it go.
+/// A store that records each batch and can hold the writer inside `apply_blocking` until the test lets it go.
 #[derive(Default)]
 struct Recorder {
     batches: Mutex<Vec<Vec<u64>>>,
-    /// Signalled each time the writer enters `apply`.
+    /// Signalled each time the writer enters `apply_blocking`.
     entered: Notify,
-    /// When set, `apply` waits here for a permit.
-    gate: Option<Semaphore>,
+    /// When set, `apply_blocking` waits until it opens.
+    gate: Option<Gate>,
     /// Any batch holding this binding id fails.
     poison: Option<u64>,
+}
+
+/// Blocks threads until opened, then lets every one through.
+#[derive(Default)]
+struct Gate {
+    open: Mutex<bool>,
+    opened: Condvar,
+}
+
+impl Gate {
+    fn wait(&self) {
+        let mut open = self.open.lock().unwrap();
+        while !*open {
+            open = self.opened.wait(open).unwrap();
+        }
+    }
+
+    fn open(&self) {
+        *self.open.lock().unwrap() = true;
+        self.opened.notify_all();
+    }
 }
 
 impl Recorder {
     fn gated(poison: Option<u64>) -> Self {
         Self {
-            gate: Some(Semaphore::new(0)),
+            gate: Some(Gate::default()),
             poison,
             ..Self::default()
         }
@@ -79,7 +101,7 @@ impl Recorder {
 
     fn open_gate(&self) {
         if let Some(gate) = &self.gate {
-            gate.add_permits(Semaphore::MAX_PERMITS);
+            gate.open();
         }
     }
 
@@ -95,15 +117,11 @@ fn id_of(change: &Change) -> u64 {
     }
 }
 
-impl LocationStore for Recorder {
-    async fn load_bindings(&self) -> Result<Vec<Binding>, StoreError> {
-        Ok(Vec::new())
-    }
-
-    async fn apply(&self, changes: &[Change]) -> Result<(), StoreError> {
+impl BlockingLocationStore for Recorder {
+    fn apply_blocking(&self, changes: &[Change]) -> Result<(), StoreError> {
         self.entered.notify_one();
         if let Some(gate) = &self.gate {
-            let _permit = gate.acquire().await.unwrap();
+            gate.wait();
         }
         let ids: Vec<u64> = changes.iter().map(id_of).collect();
         let poisoned = self.poison.is_some_and(|p| ids.contains(&p));
@@ -143,7 +161,7 @@ fn enqueue(writer: &GroupCommit, ids: impl IntoIterator<Item = u64>) -> Vec<Pend
         .collect()
 }
 
-/// Commits `id` and returns once the writer is inside `apply` with it (held there by the gate).
+/// Commits `id` and returns once the writer is inside `apply_blocking` with it (held there by the gate).
 async fn hold_writer(
     writer: &GroupCommit,
     recorder: &Recorder,
@@ -297,4 +315,110 @@ async fn submitted_changes_keep_their_order_and_are_acknowledged() {
     let loaded = store.load_bindings().await.unwrap();
     assert_eq!(loaded.len(), 1);
     assert_eq!(loaded[0].cseq, 50);
+}
+
+#[tokio::test]
+async fn submit_then_answers_on_the_writer_thread() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(open(dir.path(), "then.db").await);
+    let writer = GroupCommit::spawn(Arc::clone(&store), 8);
+    let (tx, answered) = tokio::sync::oneshot::channel();
+    writer
+        .submit_then(
+            vec![Change::Upsert(binding(3, "a@example.com"))],
+            move |outcome| {
+                let thread = std::thread::current().name().map(str::to_owned);
+                tx.send((outcome, thread)).unwrap();
+            },
+        )
+        .unwrap();
+    let (outcome, thread) = answered.await.unwrap();
+    outcome.unwrap();
+    assert_eq!(thread.as_deref(), Some("lamppost-store"));
+    // Acknowledged means committed: another connection sees it.
+    assert_eq!(
+        store.load_bindings().await.unwrap(),
+        vec![binding(3, "a@example.com")]
+    );
+}
+
+#[tokio::test]
+async fn a_full_queue_refuses_submissions_but_commit_waits_for_room() {
+    let recorder = Arc::new(Recorder::gated(None));
+    // One commit per transaction, so the queue holds 16.
+    let writer = GroupCommit::spawn(Arc::clone(&recorder), 1);
+    let first = hold_writer(&writer, &recorder, 0).await;
+
+    let (tx, answers) = mpsc::channel();
+    for id in 1..=16 {
+        let tx = tx.clone();
+        writer
+            .submit_then(
+                vec![Change::Upsert(binding(id, "a@example.com"))],
+                move |outcome| tx.send((id, outcome.is_ok())).unwrap(),
+            )
+            .unwrap();
+    }
+    let refused_tx = tx.clone();
+    let err = writer
+        .submit_then(
+            vec![Change::Upsert(binding(17, "a@example.com"))],
+            move |outcome| refused_tx.send((17, outcome.is_ok())).unwrap(),
+        )
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Overloaded), "{err}");
+    let err = writer
+        .submit(vec![Change::Upsert(binding(18, "a@example.com"))])
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Overloaded), "{err}");
+
+    // `commit` waits for room instead of failing.
+    let waiting = tokio::spawn(commit_one(&writer, 19));
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert!(!waiting.is_finished());
+
+    recorder.open_gate();
+    first.await.unwrap().unwrap();
+    waiting.await.unwrap().unwrap();
+    drop(tx);
+    let answered: Vec<(u64, bool)> = answers.iter().collect();
+    assert_eq!(answered, (1..=16).map(|id| (id, true)).collect::<Vec<_>>());
+    let flat: Vec<u64> = recorder.batches().concat();
+    assert_eq!(flat, [(0..=16).collect::<Vec<u64>>(), vec![19]].concat());
+}
+
+#[test]
+fn the_writer_needs_no_runtime_and_stops_when_every_handle_is_gone() {
+    let recorder = Arc::new(Recorder::gated(None));
+    let writer = GroupCommit::spawn(Arc::clone(&recorder), 1);
+    let (tx, answers) = mpsc::channel();
+    for id in 0..3 {
+        let tx = tx.clone();
+        writer
+            .submit_then(
+                vec![Change::Upsert(binding(id, "a@example.com"))],
+                move |outcome| tx.send((id, outcome)).unwrap(),
+            )
+            .unwrap();
+    }
+    drop(tx);
+    recorder.open_gate();
+    let answered: Vec<(u64, Result<(), StoreError>)> = answers.iter().collect();
+    assert_eq!(answered.len(), 3);
+    assert!(
+        answered.iter().all(|(_, outcome)| outcome.is_ok()),
+        "{answered:?}"
+    );
+    assert_eq!(recorder.batches(), vec![vec![0], vec![1], vec![2]]);
+
+    // The writer thread holds the store until it ends, which it does once the last handle is dropped.
+    drop(writer);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while Arc::strong_count(&recorder) > 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the writer thread did not stop"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
 }

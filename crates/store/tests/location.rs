@@ -167,14 +167,12 @@ async fn unreadable_rows_are_skipped_not_fatal() {
         .unwrap();
     store.close().await;
 
-    let pool = sqlx::SqlitePool::connect(&url(dir.path(), "loc.db"))
-        .await
+    common::raw(&url(dir.path(), "loc.db"))
+        .execute(
+            "UPDATE location SET transport = 'CARRIER-PIGEON' WHERE id = 2",
+            [],
+        )
         .unwrap();
-    sqlx::query("UPDATE location SET transport = 'CARRIER-PIGEON' WHERE id = 2")
-        .execute(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
 
     let store = open(dir.path(), "loc.db").await;
     assert_eq!(store.load_bindings().await.unwrap(), vec![good]);
@@ -201,15 +199,25 @@ async fn rows_use_kamailio_like_columns() {
     store.apply(&[Change::Upsert(b)]).await.unwrap();
     store.close().await;
 
-    let pool = sqlx::SqlitePool::connect(&url(dir.path(), "loc.db"))
-        .await
+    let conn = common::raw(&url(dir.path(), "loc.db"));
+    let row: (String, String, String, String, f64, i64, String, String) = conn
+        .query_row(
+            "SELECT username, domain, received, socket, q, expires, path, transport FROM location WHERE id = 7",
+            [],
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                ))
+            },
+        )
         .unwrap();
-    let row: (String, String, String, String, f64, i64, String, String) = sqlx::query_as(
-        "SELECT username, domain, received, socket, q, expires, path, transport FROM location WHERE id = 7",
-    )
-    .fetch_one(&pool)
-    .await
-    .unwrap();
     assert_eq!(
         row,
         (
@@ -223,10 +231,12 @@ async fn rows_use_kamailio_like_columns() {
             "UDP".to_owned(),
         )
     );
-    let version: i64 =
-        sqlx::query_scalar("SELECT table_version FROM version WHERE table_name = 'location'")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+    let version: i64 = conn
+        .query_row(
+            "SELECT table_version FROM version WHERE table_name = 'location'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
     assert_eq!(version, 1);
 }

@@ -8,25 +8,26 @@
 use std::net::SocketAddr;
 
 use registrar::{Binding, Source, Transport, UnixTime};
-use sqlx::query_builder::Separated;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, Sqlite};
+use rusqlite::{Row, Statement, params};
 
 use crate::StoreError;
 
-/// Inserts bindings; each row's values follow in [`BindingRow`] field order. Completed by [`UPSERT_SUFFIX`].
-pub(super) const UPSERT_PREFIX: &str = "INSERT INTO location (id, username, domain, contact, params, \
+/// Inserts a binding, or updates it when its id exists; parameters follow [`BindingRow`] field order. A binding never
+/// changes its AOR, so the update leaves `username` and `domain` out: SQLite then leaves the `(username, domain)`
+/// index alone on every refresh.
+pub(super) const UPSERT: &str = "INSERT INTO location (id, username, domain, contact, params, \
      received, path, expires, q, callid, cseq, last_modified, registered_at, user_agent, socket, transport, \
-     connection_id, instance, reg_id, branch_hash) ";
-
-/// Turns the insert into an update when the binding exists. A binding never changes its AOR, so `username` and
-/// `domain` are left out: SQLite then leaves the `(username, domain)` index alone on every refresh.
-pub(super) const UPSERT_SUFFIX: &str = " ON CONFLICT(id) DO UPDATE SET contact = excluded.contact, \
+     connection_id, instance, reg_id, branch_hash) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20) \
+     ON CONFLICT(id) DO UPDATE SET contact = excluded.contact, \
      params = excluded.params, received = excluded.received, path = excluded.path, expires = excluded.expires, \
      q = excluded.q, callid = excluded.callid, cseq = excluded.cseq, last_modified = excluded.last_modified, \
      registered_at = excluded.registered_at, user_agent = excluded.user_agent, socket = excluded.socket, \
      transport = excluded.transport, connection_id = excluded.connection_id, instance = excluded.instance, \
      reg_id = excluded.reg_id, branch_hash = excluded.branch_hash";
+
+/// Deletes the binding whose id is the one parameter.
+pub(super) const DELETE: &str = "DELETE FROM location WHERE id = ?1";
 
 /// Every column [`decode`] reads.
 pub(super) const SELECT_ALL: &str = "SELECT id, username, domain, contact, params, received, path, expires, q, \
@@ -99,47 +100,50 @@ impl<'a> BindingRow<'a> {
         })
     }
 
-    /// Binds this row as one tuple of a multi-row `VALUES` list started with [`UPSERT_PREFIX`].
-    pub(super) fn bind_tuple(self, mut b: Separated<'_, Sqlite, &'static str>) {
-        b.push_bind(self.id)
-            .push_bind(self.username)
-            .push_bind(self.domain)
-            .push_bind(self.contact)
-            .push_bind(self.params)
-            .push_bind(self.received)
-            .push_bind(self.path)
-            .push_bind(self.expires)
-            .push_bind(self.q)
-            .push_bind(self.callid)
-            .push_bind(self.cseq)
-            .push_bind(self.last_modified)
-            .push_bind(self.registered_at)
-            .push_bind(self.user_agent)
-            .push_bind(self.socket)
-            .push_bind(self.transport)
-            .push_bind(self.connection_id)
-            .push_bind(self.instance)
-            .push_bind(self.reg_id)
-            .push_bind(self.branch_hash);
+    /// Runs `upsert`, a statement prepared from [`UPSERT`], for this row.
+    pub(super) fn upsert(&self, upsert: &mut Statement<'_>) -> rusqlite::Result<()> {
+        upsert.execute(params![
+            self.id,
+            self.username,
+            self.domain,
+            self.contact,
+            self.params,
+            self.received,
+            self.path,
+            self.expires,
+            self.q,
+            self.callid,
+            self.cseq,
+            self.last_modified,
+            self.registered_at,
+            self.user_agent,
+            self.socket,
+            self.transport,
+            self.connection_id,
+            self.instance,
+            self.reg_id,
+            self.branch_hash,
+        ])?;
+        Ok(())
     }
 }
 
 /// Rebuilds a binding from a row read with [`SELECT_ALL`]; the error says which column is wrong.
-pub(super) fn decode(row: &SqliteRow) -> Result<Binding, String> {
+pub(super) fn decode(row: &Row<'_>) -> Result<Binding, String> {
     let text = |col: &str| {
-        row.try_get::<String, _>(col)
+        row.get::<_, String>(col)
             .map_err(|e| format!("column {col}: {e}"))
     };
     let opt_text = |col: &str| {
-        row.try_get::<Option<String>, _>(col)
+        row.get::<_, Option<String>>(col)
             .map_err(|e| format!("column {col}: {e}"))
     };
     let int = |col: &str| {
-        row.try_get::<i64, _>(col)
+        row.get::<_, i64>(col)
             .map_err(|e| format!("column {col}: {e}"))
     };
     let opt_int = |col: &str| {
-        row.try_get::<Option<i64>, _>(col)
+        row.get::<_, Option<i64>>(col)
             .map_err(|e| format!("column {col}: {e}"))
     };
     let time = |col: &str| {
@@ -169,7 +173,7 @@ pub(super) fn decode(row: &SqliteRow) -> Result<Binding, String> {
     let transport = Transport::parse(&transport_name)
         .ok_or_else(|| format!("column transport: unknown transport `{transport_name}`"))?;
     let q = match row
-        .try_get::<Option<f64>, _>("q")
+        .get::<_, Option<f64>>("q")
         .map_err(|e| format!("column q: {e}"))?
     {
         None => None,

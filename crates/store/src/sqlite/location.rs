@@ -1,39 +1,43 @@
-//! [`LocationStore`] for [`SqliteStore`].
+//! [`LocationStore`] and [`BlockingLocationStore`] for [`SqliteStore`].
 
 use std::collections::HashMap;
 
 use registrar::{Binding, Change};
-use sqlx::{QueryBuilder, Sqlite};
+use rusqlite::{Connection, TransactionBehavior};
 
 use super::SqliteStore;
 use super::binding_row::{self, BindingRow};
-use crate::{LocationStore, StoreError};
+use crate::{BlockingLocationStore, LocationStore, StoreError};
+
+/// What [`SqliteStore::apply_blocking`] reports it was doing when it fails.
+const APPLY: &str = "applying location changes";
 
 impl LocationStore for SqliteStore {
     /// Rows that cannot be turned back into a binding (edited by hand, say) are logged and skipped, so one bad row
     /// does not keep the server from starting.
     async fn load_bindings(&self) -> Result<Vec<Binding>, StoreError> {
-        let rows = sqlx::query(binding_row::SELECT_ALL)
-            .fetch_all(&self.pool)
+        const ACTION: &str = "loading bindings";
+        self.other
+            .run(ACTION, |conn| load(conn).map_err(StoreError::db(ACTION)))
             .await
-            .map_err(StoreError::db("loading bindings"))?;
-        let mut bindings = Vec::with_capacity(rows.len());
-        for row in &rows {
-            match binding_row::decode(row) {
-                Ok(binding) => bindings.push(binding),
-                Err(problem) => {
-                    let id: Option<i64> = sqlx::Row::try_get(row, "id").ok();
-                    tracing::warn!(?id, %problem, "skipping unreadable location row");
-                }
-            }
-        }
-        Ok(bindings)
     }
 
+    /// Runs [`BlockingLocationStore::apply_blocking`] on Tokio's blocking pool.
     async fn apply(&self, changes: &[Change]) -> Result<(), StoreError> {
-        const ACTION: &str = "applying location changes";
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let (store, changes) = (self.clone(), changes.to_vec());
+        super::blocking(APPLY, move || store.apply_blocking(&changes)).await
+    }
+}
+
+impl BlockingLocationStore for SqliteStore {
+    /// One `BEGIN IMMEDIATE` transaction on the write connection: a cached `DELETE` per removed binding, then a
+    /// cached upsert per inserted or refreshed one. Only the last change of each binding id is written.
+    fn apply_blocking(&self, changes: &[Change]) -> Result<(), StoreError> {
         // Only the last change of each binding matters; after this each id appears once, so the order of the
-        // deletes and the inserts below no longer matters.
+        // deletes and the upserts below no longer matters.
         let mut last: HashMap<u64, &Change> = HashMap::with_capacity(changes.len());
         for change in changes {
             let id = match change {
@@ -43,7 +47,7 @@ impl LocationStore for SqliteStore {
             last.insert(id, change);
         }
         // Convert first, so a value that cannot be stored fails before the write lock is taken.
-        let mut upserts = Vec::new();
+        let mut upserts = Vec::with_capacity(last.len());
         let mut removes = Vec::new();
         for change in changes {
             match change {
@@ -59,58 +63,47 @@ impl LocationStore for SqliteStore {
         if upserts.is_empty() && removes.is_empty() {
             return Ok(());
         }
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(StoreError::db(ACTION))?;
-        for chunk in chunks(&removes) {
-            let mut q = QueryBuilder::<Sqlite>::new("DELETE FROM location WHERE id IN (");
-            let mut ids = q.separated(", ");
-            for id in chunk {
-                ids.push_bind(*id);
-            }
-            q.push(")");
-            q.build()
-                .execute(&mut *tx)
-                .await
-                .map_err(StoreError::db(ACTION))?;
-        }
-        let mut rows = upserts.into_iter();
-        loop {
-            let n = chunk_len(rows.len());
-            if n == 0 {
-                break;
-            }
-            let mut q = QueryBuilder::<Sqlite>::new(binding_row::UPSERT_PREFIX);
-            q.push_values(rows.by_ref().take(n), |b, row| row.bind_tuple(b));
-            q.push(binding_row::UPSERT_SUFFIX);
-            q.build()
-                .execute(&mut *tx)
-                .await
-                .map_err(StoreError::db(ACTION))?;
-        }
-        tx.commit().await.map_err(StoreError::db(ACTION))
+        self.writer.with(APPLY, |conn| {
+            write(conn, &upserts, &removes).map_err(StoreError::db(APPLY))
+        })
     }
 }
 
-/// Rows per statement: one of a few fixed sizes, so the prepared-statement cache holds a handful of statements
-/// while a batch of any size needs few round trips to SQLite (each row binds 20 values; SQLite allows 32,766).
-fn chunk_len(remaining: usize) -> usize {
-    [256, 64, 16, 4, 1]
-        .into_iter()
-        .find(|&n| n <= remaining)
-        .unwrap_or(0)
+/// Writes `upserts` and deletes `removes` (binding ids as stored) in one transaction.
+fn write(
+    conn: &mut Connection,
+    upserts: &[BindingRow<'_>],
+    removes: &[i64],
+) -> rusqlite::Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    if !removes.is_empty() {
+        let mut delete = tx.prepare_cached(binding_row::DELETE)?;
+        for id in removes {
+            delete.execute([id])?;
+        }
+    }
+    if !upserts.is_empty() {
+        let mut upsert = tx.prepare_cached(binding_row::UPSERT)?;
+        for row in upserts {
+            row.upsert(&mut upsert)?;
+        }
+    }
+    tx.commit()
 }
 
-/// `items` split into pieces of [`chunk_len`] sizes.
-fn chunks<T>(mut items: &[T]) -> impl Iterator<Item = &[T]> {
-    std::iter::from_fn(move || {
-        let n = chunk_len(items.len());
-        (n > 0).then(|| {
-            let (head, tail) = items.split_at(n);
-            items = tail;
-            head
-        })
-    })
+/// Every row that decodes; the others are logged.
+fn load(conn: &mut Connection) -> rusqlite::Result<Vec<Binding>> {
+    let mut select = conn.prepare(binding_row::SELECT_ALL)?;
+    let mut rows = select.query([])?;
+    let mut bindings = Vec::new();
+    while let Some(row) = rows.next()? {
+        match binding_row::decode(row) {
+            Ok(binding) => bindings.push(binding),
+            Err(problem) => {
+                let id: Option<i64> = row.get("id").ok();
+                tracing::warn!(?id, %problem, "skipping unreadable location row");
+            }
+        }
+    }
+    Ok(bindings)
 }

@@ -1,24 +1,38 @@
 //! The SQLite store: one database file (or an in-memory database) holding both tables.
+//!
+//! # Connections and threads
+//! A file database is used through two connections, each behind a mutex so that one thread at a time uses it:
+//! - the **write connection** applies location changes. [`GroupCommit`](crate::GroupCommit)'s writer thread uses it
+//!   through [`BlockingLocationStore::apply_blocking`](crate::BlockingLocationStore::apply_blocking), so in the
+//!   server it is in practice that thread's alone, and a batch runs on it with no further hop. The async
+//!   [`LocationStore::apply`](crate::LocationStore::apply) runs the same code on Tokio's blocking pool and takes its
+//!   turn on the mutex.
+//! - the **other connection** serves everything else (loading bindings, subscriber reads and writes) on Tokio's
+//!   blocking pool. None of that is on the hot path.
+//!
+//! An in-memory database lives only as long as its connection, so there both roles share one connection.
+//!
+//! Every multi-statement write begins with `BEGIN IMMEDIATE`: it takes SQLite's write lock before reading anything,
+//! so two connections (or processes) writing at once wait for each other within the busy timeout instead of failing
+//! to upgrade a read transaction. Statements are prepared once per connection and cached.
 
 mod binding_row;
+mod connection;
 mod location;
 mod schema;
 mod subscriber;
+mod target;
 
-use std::path::Path;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::SqlitePool;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use connection::SharedConnection;
+use target::Target;
 
 use crate::StoreError;
 use crate::error::redact_url;
 
-/// The URL forms [`SqliteStore::open`] accepts, for error messages.
-pub(crate) const SQLITE_URL_FORMS: &str =
-    "sqlite://relative/path.db, sqlite:///absolute/path.db and sqlite::memory:";
+pub(crate) use target::SQLITE_URL_FORMS;
 
 /// How hard SQLite works to make a commit survive failures (`PRAGMA synchronous`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -46,13 +60,6 @@ impl Synchronous {
             Self::Full => "full",
         }
     }
-
-    fn pragma(self) -> SqliteSynchronous {
-        match self {
-            Self::Normal => SqliteSynchronous::Normal,
-            Self::Full => SqliteSynchronous::Full,
-        }
-    }
 }
 
 /// Tuning of a [`SqliteStore`].
@@ -62,8 +69,6 @@ pub struct SqliteOptions {
     pub synchronous: Synchronous,
     /// How long a statement waits for another connection's (or process's) write lock before failing.
     pub busy_timeout: Duration,
-    /// Connections in the pool (readers run in parallel; writers take turns). An in-memory database always uses one.
-    pub max_connections: u32,
 }
 
 impl Default for SqliteOptions {
@@ -71,124 +76,85 @@ impl Default for SqliteOptions {
         Self {
             synchronous: Synchronous::Normal,
             busy_timeout: Duration::from_secs(5),
-            max_connections: 4,
         }
     }
 }
 
 /// Location and subscriber storage in SQLite, in WAL mode.
 ///
-/// Implements [`LocationStore`](crate::LocationStore) and [`SubscriberStore`](crate::SubscriberStore). Cloning is
-/// cheap and shares the connection pool.
+/// Implements [`LocationStore`](crate::LocationStore), [`BlockingLocationStore`](crate::BlockingLocationStore)
+/// and [`SubscriberStore`](crate::SubscriberStore). Cloning is cheap and shares the connections.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
-    pool: SqlitePool,
+    /// Applies location changes.
+    writer: Arc<SharedConnection>,
+    /// Everything else; the same connection as `writer` for an in-memory database.
+    other: Arc<SharedConnection>,
 }
 
 impl SqliteStore {
     /// Opens (creating the file, its parent directory and the tables if missing) the database at `url`: one of
-    /// `sqlite://relative/path.db`, `sqlite:///absolute/path.db` or `sqlite::memory:`.
+    /// `sqlite://relative/path.db`, `sqlite:///absolute/path.db` or `sqlite::memory:`. A `?` or `#` in a file name is
+    /// written percent-encoded (`%3F`, `%23`).
     ///
     /// An existing Kamailio `subscriber` table is used as is, after adding the `ha1_sha256` column.
     pub async fn open(url: &str, opts: &SqliteOptions) -> Result<Self, StoreError> {
         let target = Target::prepare(url)?;
-        let connect = target
-            .options
-            .busy_timeout(opts.busy_timeout)
-            .synchronous(opts.synchronous.pragma())
-            .foreign_keys(false);
-        let pool = if target.in_memory {
-            // The database lives as long as a connection to it: keep exactly one, forever.
-            SqlitePoolOptions::new()
-                .max_connections(1)
-                .min_connections(1)
-                .idle_timeout(None)
-                .max_lifetime(None)
-                .connect_with(connect)
-                .await
-        } else {
-            let connect = connect
-                .create_if_missing(true)
-                .journal_mode(SqliteJournalMode::Wal);
-            SqlitePoolOptions::new()
-                .max_connections(opts.max_connections.max(1))
-                .connect_with(connect)
-                .await
-        }
-        .map_err(|source| StoreError::Open {
-            url: redact_url(url),
-            source: Arc::new(source),
-        })?;
-        schema::prepare(&pool).await?;
+        let redacted = redact_url(url);
+        let opts_for_open = opts.clone();
+        let store = blocking("opening the database", move || {
+            let open = || {
+                connection::open(&target, &opts_for_open).map_err(|source| StoreError::Open {
+                    url: redacted.clone(),
+                    source: Arc::new(source),
+                })
+            };
+            let mut writer = open()?;
+            schema::prepare(&mut writer)?;
+            let writer = Arc::new(SharedConnection::new(writer));
+            let other = match &target {
+                Target::Memory => Arc::clone(&writer),
+                Target::File(_) => Arc::new(SharedConnection::new(open()?)),
+            };
+            Ok(Self { writer, other })
+        })
+        .await?;
         tracing::info!(
             url = %redact_url(url),
             synchronous = opts.synchronous.as_str(),
             "opened SQLite store"
         );
-        Ok(Self { pool })
+        Ok(store)
     }
 
-    /// Closes every connection, waiting for those in use to be returned. Later operations fail.
+    /// Closes both connections, waiting for a statement in progress to finish. Later operations fail with
+    /// [`StoreError::Database`].
     pub async fn close(&self) {
-        self.pool.close().await;
-    }
-}
-
-/// What a `sqlite:` URL points at.
-struct Target {
-    options: SqliteConnectOptions,
-    in_memory: bool,
-}
-
-impl Target {
-    /// Checks the URL form and creates the database file's parent directory.
-    fn prepare(url: &str) -> Result<Self, StoreError> {
-        let Some(rest) = url.strip_prefix("sqlite:") else {
-            return Err(StoreError::UnsupportedUrl {
-                url: redact_url(url),
-                supported: SQLITE_URL_FORMS,
-            });
-        };
-        let invalid = |reason: &str| StoreError::InvalidUrl {
-            url: redact_url(url),
-            reason: reason.to_owned(),
-        };
-        let path = rest.strip_prefix("//").unwrap_or(rest);
-        if path.contains('?') {
-            return Err(invalid(
-                "query parameters are not supported (percent-encode a `?` in the file name as %3F)",
-            ));
-        }
-        if path == ":memory:" {
-            let options = SqliteConnectOptions::from_str("sqlite::memory:")
-                .map_err(|e| invalid(&e.to_string()))?;
-            return Ok(Self {
-                options,
-                in_memory: true,
-            });
-        }
-        if path.is_empty() {
-            return Err(invalid("it names no database file"));
-        }
-        let options = SqliteConnectOptions::from_str(url).map_err(|e| invalid(&e.to_string()))?;
-        create_parent_dir(options.get_filename())?;
-        Ok(Self {
-            options,
-            in_memory: false,
+        let (writer, other) = (Arc::clone(&self.writer), Arc::clone(&self.other));
+        let closed = blocking("closing the database", move || {
+            writer.close();
+            other.close();
+            Ok(())
         })
+        .await;
+        if let Err(e) = closed {
+            tracing::warn!(error = %e, "closing the SQLite store failed");
+        }
     }
 }
 
-/// Creates the directory that will hold `file`, if it is missing.
-fn create_parent_dir(file: &Path) -> Result<(), StoreError> {
-    match file.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
-                path: dir.to_owned(),
-                source: Arc::new(source),
-            })
-        }
-        _ => Ok(()),
+/// Runs `f` on Tokio's blocking pool, so SQLite's blocking calls never stall an async worker thread.
+async fn blocking<T: Send + 'static>(
+    action: &'static str,
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(outcome) => outcome,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        // Only a runtime that is shutting down cancels a blocking task, and then before it started.
+        Err(_) => Err(StoreError::db(action)(connection::misuse(
+            "the async runtime is shutting down",
+        ))),
     }
 }
 
@@ -196,20 +162,25 @@ fn create_parent_dir(file: &Path) -> Result<(), StoreError> {
 mod tests {
     use super::*;
 
-    async fn pragma_text(store: &SqliteStore, name: &str) -> String {
-        let sql = sqlx::AssertSqlSafe(format!("PRAGMA {name}"));
-        sqlx::query_scalar::<_, String>(sql)
-            .fetch_one(&store.pool)
-            .await
-            .unwrap()
+    fn pragma<T: rusqlite::types::FromSql>(conn: &SharedConnection, name: &str) -> T {
+        conn.with("reading a pragma", |c| {
+            c.pragma_query_value(None, name, |row| row.get(0))
+                .map_err(StoreError::db("reading a pragma"))
+        })
+        .unwrap()
     }
 
-    async fn pragma_int(store: &SqliteStore, name: &str) -> i64 {
-        let sql = sqlx::AssertSqlSafe(format!("PRAGMA {name}"));
-        sqlx::query_scalar::<_, i64>(sql)
-            .fetch_one(&store.pool)
-            .await
-            .unwrap()
+    /// Checks both connections of `store`.
+    fn check(store: &SqliteStore, synchronous: i64, busy_timeout: i64) {
+        for conn in [&store.writer, &store.other] {
+            assert_eq!(pragma::<String>(conn, "journal_mode"), "wal");
+            assert_eq!(pragma::<i64>(conn, "synchronous"), synchronous);
+            assert_eq!(pragma::<i64>(conn, "busy_timeout"), busy_timeout);
+            // The page cache stays at SQLite's default (2 MiB), and memory mapping stays off.
+            assert_eq!(pragma::<i64>(conn, "cache_size"), -2000);
+            assert_eq!(pragma::<i64>(conn, "mmap_size"), 0);
+        }
+        assert!(!Arc::ptr_eq(&store.writer, &store.other));
     }
 
     #[tokio::test]
@@ -219,21 +190,43 @@ mod tests {
         let store = SqliteStore::open(&url, &SqliteOptions::default())
             .await
             .unwrap();
-        assert_eq!(pragma_text(&store, "journal_mode").await, "wal");
-        assert_eq!(pragma_int(&store, "synchronous").await, 1);
-        assert_eq!(pragma_int(&store, "busy_timeout").await, 5000);
+        check(&store, 1, 5000);
         store.close().await;
         assert!(dir.path().join("a/b/normal.db").is_file());
 
         let opts = SqliteOptions {
             synchronous: Synchronous::Full,
             busy_timeout: Duration::from_millis(1500),
-            ..SqliteOptions::default()
         };
         let url = format!("sqlite://{}/full.db", dir.path().display());
         let store = SqliteStore::open(&url, &opts).await.unwrap();
-        assert_eq!(pragma_int(&store, "synchronous").await, 2);
-        assert_eq!(pragma_int(&store, "busy_timeout").await, 1500);
+        check(&store, 2, 1500);
+    }
+
+    #[tokio::test]
+    async fn an_in_memory_database_has_one_connection() {
+        let store = SqliteStore::open("sqlite::memory:", &SqliteOptions::default())
+            .await
+            .unwrap();
+        assert!(Arc::ptr_eq(&store.writer, &store.other));
+        assert_eq!(pragma::<String>(&store.other, "journal_mode"), "memory");
+    }
+
+    #[tokio::test]
+    async fn a_closed_store_reports_a_database_error() {
+        use crate::SubscriberStore;
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/closed.db", dir.path().display());
+        let store = SqliteStore::open(&url, &SqliteOptions::default())
+            .await
+            .unwrap();
+        store.close().await;
+        let err = store.all_subscribers().await.unwrap_err();
+        assert!(matches!(err, StoreError::Database { .. }), "{err}");
+        assert!(
+            err.to_string().contains("the store has been closed"),
+            "{err}"
+        );
     }
 
     #[test]

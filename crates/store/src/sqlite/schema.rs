@@ -1,6 +1,6 @@
 //! Table creation and the checks that let an existing (Kamailio-made) database be used.
 
-use sqlx::{Row, SqliteConnection, SqlitePool};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use crate::StoreError;
 
@@ -95,23 +95,16 @@ const LOCATION_COLUMNS: [&str; 20] = [
 ];
 
 /// Creates what is missing and checks what exists, in one write transaction.
-pub(super) async fn prepare(pool: &SqlitePool) -> Result<(), StoreError> {
+pub(super) fn prepare(conn: &mut Connection) -> Result<(), StoreError> {
     const ACTION: &str = "preparing the tables";
-    let mut tx = pool
-        .begin_with("BEGIN IMMEDIATE")
-        .await
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(StoreError::db(ACTION))?;
-    for ddl in [
-        CREATE_VERSION,
-        CREATE_SUBSCRIBER,
-        CREATE_SUBSCRIBER_USERNAME_INDEX,
-    ] {
-        sqlx::query(ddl)
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::db(ACTION))?;
-    }
-    let subscriber = columns(&mut tx, "subscriber").await?;
+    tx.execute_batch(CREATE_VERSION)
+        .and_then(|()| tx.execute_batch(CREATE_SUBSCRIBER))
+        .and_then(|()| tx.execute_batch(CREATE_SUBSCRIBER_USERNAME_INDEX))
+        .map_err(StoreError::db(ACTION))?;
+    let subscriber = columns(&tx, "subscriber")?;
     require_columns(
         "subscriber",
         &subscriber,
@@ -119,46 +112,31 @@ pub(super) async fn prepare(pool: &SqlitePool) -> Result<(), StoreError> {
         SUBSCRIBER_HINT,
     )?;
     if !subscriber.iter().any(|c| c == "ha1_sha256") {
-        sqlx::query("ALTER TABLE subscriber ADD COLUMN ha1_sha256 VARCHAR(128) DEFAULT NULL")
-            .execute(&mut *tx)
-            .await
+        tx.execute_batch("ALTER TABLE subscriber ADD COLUMN ha1_sha256 VARCHAR(128) DEFAULT NULL")
             .map_err(StoreError::db(ACTION))?;
         tracing::info!("added column ha1_sha256 to the existing subscriber table");
     }
     // Kamailio's subscriber layout has been stable for the columns checked above, so any recorded version will do.
-    record_version(&mut tx, "subscriber", SUBSCRIBER_VERSION, None).await?;
+    record_version(&tx, "subscriber", SUBSCRIBER_VERSION, None)?;
 
-    sqlx::query(CREATE_LOCATION)
-        .execute(&mut *tx)
-        .await
+    tx.execute_batch(CREATE_LOCATION)
         .map_err(StoreError::db(ACTION))?;
-    let location = columns(&mut tx, "location").await?;
+    let location = columns(&tx, "location")?;
     require_columns("location", &location, &LOCATION_COLUMNS, LOCATION_HINT)?;
-    record_version(&mut tx, "location", LOCATION_VERSION, Some(LOCATION_HINT)).await?;
+    record_version(&tx, "location", LOCATION_VERSION, Some(LOCATION_HINT))?;
     // No index on `expires`: every refresh would rewrite it, and expiry is decided in memory.
-    for ddl in [CREATE_LOCATION_ACCOUNT_INDEX] {
-        sqlx::query(ddl)
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::db(ACTION))?;
-    }
-    tx.commit().await.map_err(StoreError::db(ACTION))
+    tx.execute_batch(CREATE_LOCATION_ACCOUNT_INDEX)
+        .map_err(StoreError::db(ACTION))?;
+    tx.commit().map_err(StoreError::db(ACTION))
 }
 
 /// The column names of `table`.
-async fn columns(
-    conn: &mut SqliteConnection,
-    table: &'static str,
-) -> Result<Vec<String>, StoreError> {
-    let rows = sqlx::query("SELECT name FROM pragma_table_info(?)")
-        .bind(table)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(StoreError::db("reading the table layout"))?;
-    rows.iter()
-        .map(|row| row.try_get::<String, _>("name"))
-        .collect::<Result<_, _>>()
-        .map_err(StoreError::db("reading the table layout"))
+fn columns(conn: &Connection, table: &'static str) -> Result<Vec<String>, StoreError> {
+    let read = || -> rusqlite::Result<Vec<String>> {
+        let mut select = conn.prepare("SELECT name FROM pragma_table_info(?1)")?;
+        select.query_map([table], |row| row.get(0))?.collect()
+    };
+    read().map_err(StoreError::db("reading the table layout"))
 }
 
 /// Fails naming every column of `required` that `present` lacks, followed by `hint`.
@@ -188,27 +166,28 @@ fn require_columns(
 
 /// Records `version` for `table` unless a row exists. With a `mismatch_hint`, an existing row with another version is
 /// an error that ends with the hint; without one, any recorded version is accepted.
-async fn record_version(
-    conn: &mut SqliteConnection,
+fn record_version(
+    conn: &Connection,
     table: &'static str,
     version: i64,
     mismatch_hint: Option<&str>,
 ) -> Result<(), StoreError> {
     const ACTION: &str = "recording the table version";
-    let existing: Option<i64> =
-        sqlx::query_scalar("SELECT table_version FROM version WHERE table_name = ?")
-            .bind(table)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(StoreError::db(ACTION))?;
+    let existing: Option<i64> = conn
+        .query_row(
+            "SELECT table_version FROM version WHERE table_name = ?1",
+            [table],
+            |row| row.get(0),
+        )
+        .optional()
+        .map_err(StoreError::db(ACTION))?;
     match existing {
         None => {
-            sqlx::query("INSERT INTO version (table_name, table_version) VALUES (?, ?)")
-                .bind(table)
-                .bind(version)
-                .execute(&mut *conn)
-                .await
-                .map_err(StoreError::db(ACTION))?;
+            conn.execute(
+                "INSERT INTO version (table_name, table_version) VALUES (?1, ?2)",
+                params![table, version],
+            )
+            .map_err(StoreError::db(ACTION))?;
             Ok(())
         }
         Some(found) => match mismatch_hint {

@@ -1,9 +1,6 @@
 //! [`SubscriberStore`] for [`SqliteStore`].
 
-use std::sync::Arc;
-
-use sqlx::sqlite::SqliteRow;
-use sqlx::{AssertSqlSafe, Row};
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, ffi};
 
 use super::SqliteStore;
 use crate::{StoreError, Subscriber, SubscriberStore};
@@ -18,8 +15,15 @@ macro_rules! select {
     };
 }
 
-/// Rows per multi-row insert during an import (6 parameters each, well under SQLite's 32,766).
-const IMPORT_CHUNK: usize = 500;
+/// Adds a subscriber; fails on a taken `(username, domain)`.
+const INSERT: &str = "INSERT INTO subscriber (username, domain, password, ha1, ha1b, ha1_sha256) \
+                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+
+/// Adds a subscriber, or replaces the credentials of the one with that `(username, domain)`.
+const UPSERT: &str = "INSERT INTO subscriber (username, domain, password, ha1, ha1b, ha1_sha256) \
+                      VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+                      ON CONFLICT (username, domain) DO UPDATE SET password = excluded.password, \
+                      ha1 = excluded.ha1, ha1b = excluded.ha1b, ha1_sha256 = excluded.ha1_sha256";
 
 impl SubscriberStore for SqliteStore {
     async fn subscriber(
@@ -28,15 +32,14 @@ impl SubscriberStore for SqliteStore {
         domain: &str,
     ) -> Result<Option<Subscriber>, StoreError> {
         const ACTION: &str = "looking up a subscriber";
-        sqlx::query(select!("WHERE username = ? AND domain = ?"))
-            .bind(username)
-            .bind(domain)
-            .fetch_optional(&self.pool)
+        let (username, domain) = (username.to_owned(), domain.to_owned());
+        self.other
+            .run(ACTION, move |conn| {
+                conn.prepare_cached(select!("WHERE username = ?1 AND domain = ?2"))
+                    .and_then(|mut select| select.query_row([username, domain], decode).optional())
+                    .map_err(StoreError::db(ACTION))
+            })
             .await
-            .map_err(StoreError::db(ACTION))?
-            .map(|row| decode(&row))
-            .transpose()
-            .map_err(StoreError::db(ACTION))
     }
 
     async fn all_subscribers(&self) -> Result<Vec<Subscriber>, StoreError> {
@@ -44,127 +47,117 @@ impl SubscriberStore for SqliteStore {
     }
 
     async fn add_subscriber(&self, s: &Subscriber) -> Result<(), StoreError> {
-        let sql = "INSERT INTO subscriber (username, domain, password, ha1, ha1b, ha1_sha256) \
-                   VALUES (?, ?, ?, ?, ?, ?)";
-        let outcome = sqlx::query(sql)
-            .bind(&s.username)
-            .bind(&s.domain)
-            .bind(s.password.as_deref().unwrap_or_default())
-            .bind(&s.ha1)
-            .bind(&s.ha1b)
-            .bind(s.ha1_sha256.as_deref())
-            .execute(&self.pool)
-            .await;
-        match outcome {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_database_error()
-                    .is_some_and(|d| d.is_unique_violation()) =>
-            {
-                Err(StoreError::AlreadyExists {
-                    username: s.username.clone(),
-                    domain: s.domain.clone(),
-                })
-            }
-            Err(e) => Err(StoreError::db("adding a subscriber")(e)),
-        }
+        let s = s.clone();
+        self.other
+            .run("adding a subscriber", move |conn| {
+                let outcome = conn
+                    .prepare_cached(INSERT)
+                    .and_then(|mut insert| insert.execute(bind(&s)));
+                match outcome {
+                    Ok(_) => Ok(()),
+                    Err(e) if is_unique_violation(&e) => Err(StoreError::AlreadyExists {
+                        username: s.username,
+                        domain: s.domain,
+                    }),
+                    Err(e) => Err(StoreError::db("adding a subscriber")(e)),
+                }
+            })
+            .await
     }
 
     async fn remove_subscriber(&self, username: &str, domain: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM subscriber WHERE username = ? AND domain = ?")
-            .bind(username)
-            .bind(domain)
-            .execute(&self.pool)
+        const ACTION: &str = "removing a subscriber";
+        let (username, domain) = (username.to_owned(), domain.to_owned());
+        self.other
+            .run(ACTION, move |conn| {
+                conn.prepare_cached("DELETE FROM subscriber WHERE username = ?1 AND domain = ?2")
+                    .and_then(|mut delete| delete.execute([username, domain]))
+                    .map(|removed| removed > 0)
+                    .map_err(StoreError::db(ACTION))
+            })
             .await
-            .map_err(StoreError::db("removing a subscriber"))?;
-        Ok(done.rows_affected() > 0)
     }
 
     async fn list_subscribers(&self, domain: Option<&str>) -> Result<Vec<Subscriber>, StoreError> {
         const ACTION: &str = "listing subscribers";
-        let rows = match domain {
-            Some(domain) => {
-                sqlx::query(select!("WHERE domain = ? ORDER BY domain, username"))
-                    .bind(domain)
-                    .fetch_all(&self.pool)
-                    .await
-            }
-            None => {
-                sqlx::query(select!("ORDER BY domain, username"))
-                    .fetch_all(&self.pool)
-                    .await
-            }
-        }
-        .map_err(StoreError::db(ACTION))?;
-        rows.iter()
-            .map(decode)
-            .collect::<Result<_, _>>()
-            .map_err(StoreError::db(ACTION))
+        let domain = domain.map(str::to_owned);
+        self.other
+            .run(ACTION, move |conn| {
+                list(conn, domain.as_deref()).map_err(StoreError::db(ACTION))
+            })
+            .await
     }
 
+    /// One `BEGIN IMMEDIATE` transaction running one cached upsert statement per subscriber.
     async fn import_subscribers(&self, subscribers: &[Subscriber]) -> Result<u64, StoreError> {
         const ACTION: &str = "importing subscribers";
         if subscribers.is_empty() {
             return Ok(0);
         }
-        // Full chunks share one statement text, so the connection prepares it once and reuses it.
-        let full_chunk: Arc<str> = import_sql(IMPORT_CHUNK).into();
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
+        let subscribers = subscribers.to_vec();
+        self.other
+            .run(ACTION, move |conn| {
+                import(conn, &subscribers).map_err(StoreError::db(ACTION))
+            })
             .await
-            .map_err(StoreError::db(ACTION))?;
-        let mut written = 0;
-        for chunk in subscribers.chunks(IMPORT_CHUNK) {
-            let sql = if chunk.len() == IMPORT_CHUNK {
-                Arc::clone(&full_chunk)
-            } else {
-                import_sql(chunk.len()).into()
-            };
-            let mut query = sqlx::query(AssertSqlSafe(sql));
-            for s in chunk {
-                query = query
-                    .bind(&s.username)
-                    .bind(&s.domain)
-                    .bind(s.password.as_deref().unwrap_or_default())
-                    .bind(&s.ha1)
-                    .bind(&s.ha1b)
-                    .bind(s.ha1_sha256.as_deref());
-            }
-            let done = query
-                .execute(&mut *tx)
-                .await
-                .map_err(StoreError::db(ACTION))?;
-            written += done.rows_affected();
-        }
-        tx.commit().await.map_err(StoreError::db(ACTION))?;
-        Ok(written)
     }
 }
 
-/// A multi-row upsert of `rows` subscribers.
-fn import_sql(rows: usize) -> String {
-    let mut sql = String::from(
-        "INSERT INTO subscriber (username, domain, password, ha1, ha1b, ha1_sha256) VALUES ",
-    );
-    for i in 0..rows {
-        if i > 0 {
-            sql.push_str(", ");
-        }
-        sql.push_str("(?, ?, ?, ?, ?, ?)");
+/// Subscribers of `domain` (all when `None`), ordered by domain then username.
+fn list(conn: &Connection, domain: Option<&str>) -> rusqlite::Result<Vec<Subscriber>> {
+    match domain {
+        Some(domain) => conn
+            .prepare_cached(select!("WHERE domain = ?1 ORDER BY domain, username"))?
+            .query_map([domain], decode)?
+            .collect(),
+        None => conn
+            .prepare_cached(select!("ORDER BY domain, username"))?
+            .query_map([], decode)?
+            .collect(),
     }
-    sql.push_str(
-        " ON CONFLICT (username, domain) DO UPDATE SET password = excluded.password, ha1 = excluded.ha1, \
-         ha1b = excluded.ha1b, ha1_sha256 = excluded.ha1_sha256",
-    );
-    sql
+}
+
+/// Upserts every subscriber in one transaction; returns how many rows were written.
+fn import(conn: &mut Connection, subscribers: &[Subscriber]) -> rusqlite::Result<u64> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut written = 0;
+    {
+        let mut upsert = tx.prepare_cached(UPSERT)?;
+        for s in subscribers {
+            written += upsert.execute(bind(s))? as u64;
+        }
+    }
+    tx.commit()?;
+    Ok(written)
+}
+
+/// The parameters of [`INSERT`] and [`UPSERT`] for `s`; a missing password is stored as an empty string.
+fn bind(s: &Subscriber) -> (&str, &str, &str, &str, &str, Option<&str>) {
+    (
+        &s.username,
+        &s.domain,
+        s.password.as_deref().unwrap_or_default(),
+        &s.ha1,
+        &s.ha1b,
+        s.ha1_sha256.as_deref(),
+    )
+}
+
+/// Whether `e` is a `UNIQUE` (or primary key) constraint failure.
+fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(
+        e,
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.extended_code == ffi::SQLITE_CONSTRAINT_UNIQUE
+                || f.extended_code == ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+    )
 }
 
 /// A subscriber from a row read with `select!`; an empty password reads as `None`, and NULLs a hand-made table may
 /// hold read as empty.
-fn decode(row: &SqliteRow) -> Result<Subscriber, sqlx::Error> {
-    let text = |col: &str| -> Result<String, sqlx::Error> {
-        Ok(row.try_get::<Option<String>, _>(col)?.unwrap_or_default())
+fn decode(row: &Row<'_>) -> rusqlite::Result<Subscriber> {
+    let text = |col: &str| -> rusqlite::Result<String> {
+        Ok(row.get::<_, Option<String>>(col)?.unwrap_or_default())
     };
     let password = text("password")?;
     Ok(Subscriber {
@@ -173,6 +166,6 @@ fn decode(row: &SqliteRow) -> Result<Subscriber, sqlx::Error> {
         password: (!password.is_empty()).then_some(password),
         ha1: text("ha1")?,
         ha1b: text("ha1b")?,
-        ha1_sha256: row.try_get("ha1_sha256")?,
+        ha1_sha256: row.get("ha1_sha256")?,
     })
 }

@@ -12,6 +12,16 @@ pub fn url(dir: &Path, name: &str) -> String {
     format!("sqlite://{}", dir.join(name).display())
 }
 
+/// A plain connection to the database file `url` names (created if missing), for looking at or changing it behind
+/// the store's back.
+pub fn raw(url: &str) -> rusqlite::Connection {
+    let path = url.strip_prefix("sqlite://").unwrap();
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .unwrap();
+    conn
+}
+
 /// Opens `name` inside `dir` with default options.
 pub async fn open(dir: &Path, name: &str) -> SqliteStore {
     SqliteStore::open(&url(dir, name), &SqliteOptions::default())

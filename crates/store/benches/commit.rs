@@ -1,0 +1,134 @@
+//! The durable write of the REGISTER path: one group-commit transaction of refreshed bindings, as the writer thread
+//! runs it ([`BlockingLocationStore::apply_blocking`]), against a database file that already holds 100,000
+//! bindings. Refreshes hit bindings in a shuffled order, as clients' refresh timers do.
+//!
+//! The figure reported is the time **per binding**: each batch's time divided by its size (wall time, so checkpoint
+//! fsyncs count). The database goes into a temporary directory under `STORE_BENCH_DIR` (default: the system's
+//! temporary directory), so a disk and a RAM file system can be compared.
+
+use std::hint::black_box;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use registrar::{Binding, Change, Source, Transport, UnixTime};
+use store::{BlockingLocationStore, SqliteOptions, SqliteStore};
+
+/// Bindings in the database before measuring.
+const BINDINGS: u64 = 100_000;
+
+/// Batch sizes measured: a lone REGISTER, a light load, a heavy one.
+const BATCHES: [usize; 3] = [1, 16, 256];
+
+/// A binding like a softphone's: UDP over IPv4, a user agent, an instance id.
+fn binding(id: u64) -> Binding {
+    let user = format!("user{id:06}");
+    let remote = SocketAddr::from(([192, 0, 2, (id % 250) as u8 + 1], 5060 + (id % 1000) as u16));
+    Binding {
+        id,
+        aor: format!("{user}@example.com"),
+        uri: format!("sip:{user}@{remote};ob"),
+        params: ";+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-00a0c91e6bf6>\";reg-id=1"
+            .to_owned(),
+        q: None,
+        expires_at: UnixTime(1_800_003_600),
+        registered_at: UnixTime(1_800_000_000),
+        updated_at: UnixTime(1_800_000_000),
+        call_id: format!("{id:016x}-3c26b3e6@10.0.0.1"),
+        cseq: 1,
+        branch_hash: id.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        source: Source {
+            remote,
+            local: SocketAddr::from(([198, 51, 100, 1], 5060)),
+            transport: Transport::Udp,
+            connection: None,
+        },
+        user_agent: "Zoiper rv2.10.20.5".to_owned(),
+        path: Vec::new(),
+        instance: Some("<urn:uuid:00000000-0000-1000-8000-00a0c91e6bf6>".to_owned()),
+        reg_id: Some(1),
+    }
+}
+
+/// `0..n` in a fixed pseudo-random order (Fisher–Yates driven by SplitMix64).
+fn shuffled(n: u64) -> Vec<u64> {
+    let mut state = 0x0123_4567_89AB_CDEF_u64;
+    let mut next = move || {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    let mut ids: Vec<u64> = (0..n).collect();
+    for i in (1..ids.len()).rev() {
+        let j = usize::try_from(next() % (i as u64 + 1)).unwrap();
+        ids.swap(i, j);
+    }
+    ids
+}
+
+/// Refreshes `change`'s binding as a re-REGISTER would.
+fn refresh(change: &mut Change) {
+    if let Change::Upsert(b) = change {
+        b.cseq += 1;
+        b.updated_at.0 += 60;
+        b.expires_at.0 += 60;
+    }
+}
+
+fn commit(c: &mut Criterion) {
+    let dir = match std::env::var_os("STORE_BENCH_DIR") {
+        Some(base) => tempfile::tempdir_in(base),
+        None => tempfile::tempdir(),
+    }
+    .unwrap();
+    let url = format!("sqlite://{}/bench.db", dir.path().display());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let store = runtime
+        .block_on(SqliteStore::open(&url, &SqliteOptions::default()))
+        .unwrap();
+    let mut changes: Vec<Change> = (1..=BINDINGS)
+        .map(|id| Change::Upsert(binding(id)))
+        .collect();
+    for chunk in changes.chunks(1_000) {
+        store.apply_blocking(chunk).unwrap();
+    }
+    // Refresh in shuffled order: consecutive windows of `changes` are scattered bindings.
+    let order = shuffled(BINDINGS);
+    let mut by_order: Vec<Option<Change>> = changes.drain(..).map(Some).collect();
+    let mut changes: Vec<Change> = order
+        .iter()
+        .map(|&i| by_order[usize::try_from(i).unwrap()].take().unwrap())
+        .collect();
+
+    let mut group = c.benchmark_group("commit_per_binding");
+    group.measurement_time(Duration::from_secs(8));
+    let mut next = 0;
+    for size in BATCHES {
+        group.bench_function(BenchmarkId::from_parameter(size), |b| {
+            b.iter_custom(|iters| {
+                let mut spent = Duration::ZERO;
+                for _ in 0..iters {
+                    if next + size > changes.len() {
+                        next = 0;
+                    }
+                    let batch = &mut changes[next..next + size];
+                    next += size;
+                    batch.iter_mut().for_each(refresh);
+                    let started = Instant::now();
+                    store.apply_blocking(black_box(batch)).unwrap();
+                    spent += started.elapsed();
+                }
+                spent / u32::try_from(size).unwrap()
+            });
+        });
+    }
+    group.finish();
+    runtime.block_on(store.close());
+}
+
+criterion_group!(benches, commit);
+criterion_main!(benches);
