@@ -1,6 +1,7 @@
 //! The binding: one contact registered for one address-of-record.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub use sip_msg::Transport;
@@ -73,16 +74,19 @@ pub struct Source {
 }
 
 /// One contact bound to an address-of-record.
+///
+/// Strings are boxed (no spare capacity) and the AOR and User-Agent are shared: a server holds one of these per
+/// registered device, and its size is the memory per binding.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Binding {
     /// Unique, stable identifier of this binding (survives refreshes).
     pub id: u64,
-    /// Canonical address-of-record, `user@domain` (domain in lower case).
-    pub aor: String,
+    /// Canonical address-of-record, `user@domain` (domain in lower case); shared with the table's key.
+    pub aor: Arc<str>,
     /// The contact URI, exactly as the client sent it (without angle brackets).
-    pub uri: String,
+    pub uri: Box<str>,
     /// Contact header parameters other than `expires` and `q`, raw, each starting with `;`.
-    pub params: String,
+    pub params: Box<str>,
     /// Preference in thousandths (`q=0.5` is 500); `None` when the client sent no q.
     pub q: Option<u16>,
     /// When the binding expires.
@@ -92,19 +96,19 @@ pub struct Binding {
     /// When the binding was last created or refreshed.
     pub updated_at: UnixTime,
     /// Call-ID of the REGISTER that last wrote it.
-    pub call_id: String,
+    pub call_id: Box<str>,
     /// CSeq number of the REGISTER that last wrote it.
     pub cseq: u32,
     /// Hash of the top Via branch of that REGISTER, to recognise retransmissions.
     pub branch_hash: u64,
     /// Where the REGISTER came from.
     pub source: Source,
-    /// User-Agent header of the registering client, if any.
-    pub user_agent: String,
+    /// User-Agent header of the registering client (empty if none); one shared copy per distinct value.
+    pub user_agent: Arc<str>,
     /// Path header values (RFC 3327), in order; empty when none.
-    pub path: Vec<String>,
+    pub path: Box<[Box<str>]>,
     /// `+sip.instance` contact parameter (RFC 5626), without quotes.
-    pub instance: Option<String>,
+    pub instance: Option<Box<str>>,
     /// `reg-id` contact parameter (RFC 5626).
     pub reg_id: Option<u32>,
 }

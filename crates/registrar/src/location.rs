@@ -1,13 +1,14 @@
 //! The in-memory location table: AOR → bindings. The store keeps a durable copy; this is what requests read.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::binding::{Binding, Change, RemovalReason, UnixTime};
 
 /// Bindings by canonical AOR.
 #[derive(Debug, Default)]
 pub struct LocationTable {
-    aors: HashMap<Box<str>, Vec<Binding>>,
+    aors: HashMap<Arc<str>, Vec<Binding>>,
     len: usize,
 }
 
@@ -61,13 +62,21 @@ impl LocationTable {
         }
     }
 
+    /// The table's shared copy of `aor`, to put in a new binding instead of another allocation.
+    pub fn aor_key(&self, aor: &str) -> Arc<str> {
+        self.aors
+            .get_key_value(aor)
+            .map_or_else(|| Arc::from(aor), |(k, _)| k.clone())
+    }
+
     /// Inserts a binding, replacing one with the same id.
-    pub fn upsert(&mut self, binding: Binding) {
+    pub fn upsert(&mut self, mut binding: Binding) {
+        binding.aor = self.aor_key(&binding.aor);
         // Most AORs hold one binding: grow lists one slot at a time, not by the usual doubling (a spare slot costs
         // as much as a binding).
         let list = self
             .aors
-            .entry(binding.aor.as_str().into())
+            .entry(binding.aor.clone())
             .or_insert_with(|| Vec::with_capacity(1));
         match list.iter_mut().find(|b| b.id == binding.id) {
             Some(slot) => *slot = binding,
@@ -102,8 +111,8 @@ impl LocationTable {
                 if !keep {
                     removed.push(Change::Remove {
                         id: b.id,
-                        aor: b.aor.clone(),
-                        uri: b.uri.clone(),
+                        aor: b.aor.to_string(),
+                        uri: b.uri.to_string(),
                         reason: RemovalReason::Expired,
                     });
                 }

@@ -1,5 +1,6 @@
 //! REGISTER processing, RFC 3261 §10.3 step by step.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
@@ -137,6 +138,8 @@ pub struct Registrar {
     config: Arc<RegistrarConfig>,
     table: LocationTable,
     ids: Arc<AtomicU64>,
+    /// One shared copy of each User-Agent value in use: thousands of phones of one model send the same one.
+    agents: HashSet<Arc<str>>,
 }
 
 impl Registrar {
@@ -146,6 +149,7 @@ impl Registrar {
             config,
             table: LocationTable::new(),
             ids,
+            agents: HashSet::new(),
         }
     }
 
@@ -167,9 +171,10 @@ impl Registrar {
     /// Loads bindings read back from the store, dropping those already expired at `now`.
     pub fn restore(&mut self, bindings: impl IntoIterator<Item = Binding>, now: SystemTime) {
         let now = UnixTime::from_system(now);
-        for b in bindings {
+        for mut b in bindings {
             if b.expires_at > now {
                 self.ids.fetch_max(b.id, Ordering::Relaxed);
+                b.user_agent = self.intern_agent(&b.user_agent);
                 self.table.upsert(b);
             }
         }
@@ -177,7 +182,22 @@ impl Registrar {
 
     /// Removes expired bindings; the returned removals must be persisted.
     pub fn expire(&mut self, now: SystemTime) -> Vec<Change> {
-        self.table.expire(UnixTime::from_system(now))
+        let removed = self.table.expire(UnixTime::from_system(now));
+        if !removed.is_empty() {
+            // Forget User-Agent values no binding uses any more.
+            self.agents.retain(|a| Arc::strong_count(a) > 1);
+        }
+        removed
+    }
+
+    /// The shared copy of a User-Agent value.
+    fn intern_agent(&mut self, agent: &str) -> Arc<str> {
+        if let Some(a) = self.agents.get(agent) {
+            return a.clone();
+        }
+        let a: Arc<str> = Arc::from(agent);
+        self.agents.insert(a.clone());
+        a
     }
 
     /// Whether `msg` repeats the request that last wrote one of `aor`'s bindings (same Call-ID, CSeq and Via branch):
@@ -190,7 +210,7 @@ impl Registrar {
         self.table
             .bindings(aor)
             .iter()
-            .any(|b| b.call_id == call_id && b.cseq == cseq.seq && b.branch_hash == branch)
+            .any(|b| &*b.call_id == call_id && b.cseq == cseq.seq && b.branch_hash == branch)
     }
 
     /// Removes one binding on an operator's request.
@@ -198,8 +218,8 @@ impl Registrar {
         let b = self.table.bindings(aor).iter().find(|b| b.id == id)?;
         let change = Change::Remove {
             id,
-            aor: b.aor.clone(),
-            uri: b.uri.clone(),
+            aor: b.aor.to_string(),
+            uri: b.uri.to_string(),
             reason: RemovalReason::Administrative,
         };
         self.table.remove(aor, id);
@@ -243,15 +263,13 @@ impl Registrar {
         };
         let request = Request {
             now: UnixTime::from_system(now),
+            aor: self.table.aor_key(&target.aor),
             call_id,
             cseq: cseq.seq,
             branch_hash: branch_hash(via.branch()),
             source: *source,
-            user_agent: msg.header(HeaderName::UserAgent).unwrap_or(""),
-            path: msg
-                .list_items(HeaderName::Path)
-                .map(str::to_owned)
-                .collect(),
+            user_agent: self.intern_agent(msg.header(HeaderName::UserAgent).unwrap_or("")),
+            path: msg.list_items(HeaderName::Path).map(Into::into).collect(),
         };
         let decided = match contacts {
             Contacts::Star => {
@@ -341,18 +359,18 @@ impl Registrar {
                     } else if !same_uri(old, c) {
                         // The same device (instance) moved to a new contact: the old binding is replaced.
                         changes.push(removal(old, RemovalReason::Replaced));
-                        let fresh = req.binding(self.next_id(), aor, c, expires, req.now);
+                        let fresh = req.binding(self.next_id(), c, expires, req.now);
                         current[i] = Slot::Written(changes.len());
                         changes.push(Change::Upsert(fresh));
                     } else {
-                        let refreshed = req.binding(old_id, aor, c, expires, registered_at);
+                        let refreshed = req.binding(old_id, c, expires, registered_at);
                         current[i] = Slot::Written(changes.len());
                         changes.push(Change::Upsert(refreshed));
                     }
                 }
                 None if expires == 0 => {}
                 None => {
-                    let fresh = req.binding(self.next_id(), aor, c, expires, req.now);
+                    let fresh = req.binding(self.next_id(), c, expires, req.now);
                     current.push(Slot::Written(changes.len()));
                     changes.push(Change::Upsert(fresh));
                 }
@@ -434,12 +452,13 @@ impl Registrar {
 /// Per-request facts shared by every binding it writes.
 struct Request<'m> {
     now: UnixTime,
+    aor: Arc<str>,
     call_id: &'m str,
     cseq: u32,
     branch_hash: u64,
     source: Source,
-    user_agent: &'m str,
-    path: Vec<String>,
+    user_agent: Arc<str>,
+    path: Box<[Box<str>]>,
 }
 
 /// How a request relates to an existing binding under the Call-ID/CSeq rule (§10.3 step 7).
@@ -454,7 +473,7 @@ enum Ordering_ {
 
 impl Request<'_> {
     fn ordering(&self, b: &Binding) -> Ordering_ {
-        if b.call_id != self.call_id || self.cseq > b.cseq {
+        if &*b.call_id != self.call_id || self.cseq > b.cseq {
             Ordering_::Newer
         } else if self.cseq == b.cseq && self.branch_hash == b.branch_hash {
             Ordering_::Retransmission
@@ -466,27 +485,26 @@ impl Request<'_> {
     fn binding(
         &self,
         id: u64,
-        aor: &str,
         c: &RequestedContact<'_>,
         expires: u32,
         registered_at: UnixTime,
     ) -> Binding {
         Binding {
             id,
-            aor: aor.to_owned(),
-            uri: c.addr.raw_uri().to_owned(),
-            params: c.params.clone(),
+            aor: self.aor.clone(),
+            uri: c.addr.raw_uri().into(),
+            params: c.params.as_str().into(),
             q: c.q,
             expires_at: self.now.plus(expires),
             registered_at,
             updated_at: self.now,
-            call_id: self.call_id.to_owned(),
+            call_id: self.call_id.into(),
             cseq: self.cseq,
             branch_hash: self.branch_hash,
             source: self.source,
-            user_agent: self.user_agent.to_owned(),
+            user_agent: self.user_agent.clone(),
             path: self.path.clone(),
-            instance: c.instance.clone(),
+            instance: c.instance.as_deref().map(Into::into),
             reg_id: c.reg_id,
         }
     }
@@ -506,8 +524,8 @@ enum Refusal {
 fn removal(b: &Binding, reason: RemovalReason) -> Change {
     Change::Remove {
         id: b.id,
-        aor: b.aor.clone(),
-        uri: b.uri.clone(),
+        aor: b.aor.to_string(),
+        uri: b.uri.to_string(),
         reason,
     }
 }
@@ -521,7 +539,7 @@ fn find_match<'b>(
     if let Some(instance) = &c.instance
         && let Some(i) = current
             .clone()
-            .position(|b| b.instance.as_ref() == Some(instance) && b.reg_id == c.reg_id)
+            .position(|b| b.instance.as_deref() == Some(instance.as_str()) && b.reg_id == c.reg_id)
     {
         return Some(i);
     }
@@ -553,5 +571,5 @@ impl<'t> Slot<'t> {
 
 fn same_uri(b: &Binding, c: &RequestedContact<'_>) -> bool {
     // A refresh repeats the contact byte for byte; only a different spelling needs the full comparison.
-    b.uri == c.addr.raw_uri() || Uri::parse(&b.uri).is_ok_and(|u| u.equivalent(&c.addr.uri))
+    &*b.uri == c.addr.raw_uri() || Uri::parse(&b.uri).is_ok_and(|u| u.equivalent(&c.addr.uri))
 }

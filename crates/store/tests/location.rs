@@ -9,8 +9,8 @@ use store::{LocationStore, SqliteOptions, SqliteStore, StoreError};
 fn remove(b: &Binding) -> Change {
     Change::Remove {
         id: b.id,
-        aor: b.aor.clone(),
-        uri: b.uri.clone(),
+        aor: b.aor.to_string(),
+        uri: b.uri.to_string(),
         reason: RemovalReason::Unregistered,
     }
 }
@@ -20,14 +20,14 @@ fn varied_bindings() -> Vec<Binding> {
     let plain = binding(1, "alice@example.com");
 
     let mut full = binding(u64::MAX, "bob@example.com");
-    full.uri = "sips:bob@[2001:db8::7]:5061;transport=tcp;ob".to_owned();
+    full.uri = "sips:bob@[2001:db8::7]:5061;transport=tcp;ob".into();
     full.params =
-        ";+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-AABBCCDDEEFF>\";reg-id=1;ob".to_owned();
+        ";+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-AABBCCDDEEFF>\";reg-id=1;ob".into();
     full.q = Some(125);
     full.expires_at = UnixTime(i64::MAX as u64);
     full.registered_at = UnixTime(0);
     full.updated_at = UnixTime(1_700_000_000);
-    full.call_id = "a84b4c76e66710@pc33.example.com".to_owned();
+    full.call_id = "a84b4c76e66710@pc33.example.com".into();
     full.cseq = u32::MAX;
     full.branch_hash = u64::MAX - 1;
     full.source = Source {
@@ -36,13 +36,14 @@ fn varied_bindings() -> Vec<Binding> {
         transport: Transport::Tls,
         connection: Some(u64::MAX),
     };
-    full.user_agent = "Téléphone/2.0 (日本語) \"quoted\"".to_owned();
+    full.user_agent = "Téléphone/2.0 (日本語) \"quoted\"".into();
     full.path = vec![
-        "<sip:edge1.example.com;lr>".to_owned(),
-        "\"Edge, two\" <sip:edge2.example.com;lr;x=a,b>".to_owned(),
-        "<sip:back\\slash.example.com;lr>".to_owned(),
-    ];
-    full.instance = Some("<urn:uuid:00000000-0000-1000-8000-AABBCCDDEEFF>".to_owned());
+        "<sip:edge1.example.com;lr>".into(),
+        "\"Edge, two\" <sip:edge2.example.com;lr;x=a,b>".into(),
+        "<sip:back\\slash.example.com;lr>".into(),
+    ]
+    .into();
+    full.instance = Some("<urn:uuid:00000000-0000-1000-8000-AABBCCDDEEFF>".into());
     full.reg_id = Some(u32::MAX);
 
     let mut scoped = binding(1 << 63, "carol@example.org");
@@ -53,8 +54,8 @@ fn varied_bindings() -> Vec<Binding> {
         transport: Transport::Wss,
         connection: Some(0),
     };
-    scoped.path = vec![String::new()];
-    scoped.instance = Some(String::new());
+    scoped.path = vec!["".into()].into();
+    scoped.instance = Some("".into());
     scoped.reg_id = Some(0);
 
     let mut zero_q = binding(3, "dave@example.net");
@@ -112,11 +113,11 @@ async fn batches_mix_upserts_and_removes_in_order() {
     let mut a2 = a.clone();
     a2.expires_at = UnixTime(1_900_000_000);
     a2.cseq = 2;
-    a2.call_id = "new-call".to_owned();
-    a2.uri = "sip:a@192.0.2.99:5070".to_owned();
+    a2.call_id = "new-call".into();
+    a2.uri = "sip:a@192.0.2.99:5070".into();
     let d = binding(13, "d@example.com");
     let mut c2 = c.clone();
-    c2.user_agent = "back again".to_owned();
+    c2.user_agent = "back again".into();
     store
         .apply(&[
             Change::Upsert(a2.clone()),
@@ -195,7 +196,7 @@ async fn rows_use_kamailio_like_columns() {
     let store = open(dir.path(), "loc.db").await;
     let mut b = binding(7, "alice@example.com");
     b.q = Some(500);
-    b.path = vec!["<sip:p1;lr>".to_owned(), "<sip:p2;lr>".to_owned()];
+    b.path = vec!["<sip:p1;lr>".into(), "<sip:p2;lr>".into()].into();
     store.apply(&[Change::Upsert(b)]).await.unwrap();
     store.close().await;
 

@@ -127,8 +127,8 @@ pub fn canonical_aor(aor: &str) -> String {
 fn view(b: &Binding, now: UnixTime) -> BindingView {
     BindingView {
         id: b.id,
-        contact: b.uri.clone(),
-        params: b.params.clone(),
+        contact: b.uri.to_string(),
+        params: b.params.to_string(),
         q: b.q_str(),
         expires_in: b.expires_in(now),
         expires_at: b.expires_at.0,
@@ -138,11 +138,11 @@ fn view(b: &Binding, now: UnixTime) -> BindingView {
         transport: b.source.transport.as_str().to_owned(),
         local: b.source.local.to_string(),
         connection: b.source.connection,
-        user_agent: b.user_agent.clone(),
-        instance: b.instance.clone(),
+        user_agent: b.user_agent.to_string(),
+        instance: b.instance.as_deref().map(str::to_owned),
         reg_id: b.reg_id,
-        path: b.path.clone(),
-        call_id: b.call_id.clone(),
+        path: b.path.iter().map(|p| p.to_string()).collect(),
+        call_id: b.call_id.to_string(),
         cseq: b.cseq,
     }
 }

@@ -39,7 +39,7 @@ impl Location {
     pub fn restore(&self, bindings: Vec<Binding>, now: SystemTime) -> usize {
         let mut by_shard: Vec<Vec<Binding>> = (0..SHARDS).map(|_| Vec::new()).collect();
         for b in bindings {
-            let i = self.hasher.hash_one(b.aor.as_str()) as usize % SHARDS;
+            let i = self.hasher.hash_one(&*b.aor) as usize % SHARDS;
             by_shard[i].push(b);
         }
         by_shard

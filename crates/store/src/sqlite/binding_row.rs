@@ -70,7 +70,7 @@ impl<'a> BindingRow<'a> {
         };
         let (username, domain) = match b.aor.rsplit_once('@') {
             Some((user, domain)) => (user, Some(domain)),
-            None => (b.aor.as_str(), None),
+            None => (&*b.aor, None),
         };
         Ok(Self {
             id: b.id.cast_signed(),
@@ -194,14 +194,14 @@ pub(super) fn decode(row: &Row<'_>) -> Result<Binding, String> {
 
     Ok(Binding {
         id: int("id")?.cast_unsigned(),
-        aor,
-        uri: text("contact")?,
-        params: text("params")?,
+        aor: aor.into(),
+        uri: text("contact")?.into(),
+        params: text("params")?.into(),
         q,
         expires_at: time("expires")?,
         registered_at: time("registered_at")?,
         updated_at: time("last_modified")?,
-        call_id: text("callid")?,
+        call_id: text("callid")?.into(),
         cseq: u32::try_from(cseq).map_err(|_| format!("column cseq: {cseq} is out of range"))?,
         branch_hash: int("branch_hash")?.cast_unsigned(),
         source: Source {
@@ -210,15 +210,15 @@ pub(super) fn decode(row: &Row<'_>) -> Result<Binding, String> {
             transport,
             connection: opt_int("connection_id")?.map(i64::cast_unsigned),
         },
-        user_agent: text("user_agent")?,
-        path: opt_text("path")?.map_or_else(Vec::new, |p| decode_path(&p)),
-        instance: opt_text("instance")?,
+        user_agent: text("user_agent")?.into(),
+        path: opt_text("path")?.map_or_else(Default::default, |p| decode_path(&p)),
+        instance: opt_text("instance")?.map(Into::into),
         reg_id,
     })
 }
 
 /// Joins Path values with `,` (as Kamailio stores them), escaping `,` and `\` inside a value with `\`.
-fn encode_path(path: &[String]) -> String {
+fn encode_path(path: &[Box<str>]) -> String {
     let mut out = String::new();
     for (i, value) in path.iter().enumerate() {
         if i > 0 {
@@ -235,19 +235,19 @@ fn encode_path(path: &[String]) -> String {
 }
 
 /// Inverse of [`encode_path`].
-fn decode_path(stored: &str) -> Vec<String> {
+fn decode_path(stored: &str) -> Box<[Box<str>]> {
     let mut values = Vec::new();
     let mut current = String::new();
     let mut chars = stored.chars();
     while let Some(c) = chars.next() {
         match c {
-            ',' => values.push(std::mem::take(&mut current)),
+            ',' => values.push(std::mem::take(&mut current).into_boxed_str()),
             '\\' => current.extend(chars.next()),
             _ => current.push(c),
         }
     }
-    values.push(current);
-    values
+    values.push(current.into_boxed_str());
+    values.into_boxed_slice()
 }
 
 #[cfg(test)]
@@ -256,25 +256,25 @@ mod tests {
 
     #[test]
     fn path_values_with_commas_and_backslashes_round_trip() {
-        let cases: Vec<Vec<String>> = vec![
+        let cases: Vec<Vec<Box<str>>> = vec![
             vec!["<sip:p1.example;lr>".into()],
             vec!["<sip:p1.example;lr>".into(), "<sip:p2.example;lr>".into()],
             vec![
                 "\"a, b\" <sip:p1;lr>".into(),
                 "<sip:x\\y;lr>".into(),
-                String::new(),
+                "".into(),
             ],
-            vec![String::new()],
+            vec!["".into()],
             vec![",".into(), "\\".into(), "\\,".into()],
         ];
         for path in cases {
-            assert_eq!(decode_path(&encode_path(&path)), path, "{path:?}");
+            assert_eq!(*decode_path(&encode_path(&path)), *path, "{path:?}");
         }
     }
 
     #[test]
     fn plain_paths_are_stored_as_kamailio_does() {
-        let path = vec!["<sip:p1;lr>".to_owned(), "<sip:p2;lr>".to_owned()];
+        let path: Vec<Box<str>> = vec!["<sip:p1;lr>".into(), "<sip:p2;lr>".into()];
         assert_eq!(encode_path(&path), "<sip:p1;lr>,<sip:p2;lr>");
     }
 }

@@ -35,14 +35,14 @@ pub fn binding(id: u64, aor: &str) -> Binding {
     let local: SocketAddr = "198.51.100.1:5060".parse().unwrap();
     Binding {
         id,
-        aor: aor.to_owned(),
-        uri: format!("sip:{}@192.0.2.7:5060", aor.split('@').next().unwrap()),
-        params: String::new(),
+        aor: aor.into(),
+        uri: format!("sip:{}@192.0.2.7:5060", aor.split('@').next().unwrap()).into(),
+        params: "".into(),
         q: None,
         expires_at: UnixTime(1_800_003_600),
         registered_at: UnixTime(1_800_000_000),
         updated_at: UnixTime(1_800_000_000),
-        call_id: format!("call-{id}"),
+        call_id: format!("call-{id}").into(),
         cseq: 1,
         branch_hash: id.wrapping_mul(0x9E37_79B9_7F4A_7C15),
         source: Source {
@@ -51,8 +51,8 @@ pub fn binding(id: u64, aor: &str) -> Binding {
             transport: Transport::Udp,
             connection: None,
         },
-        user_agent: String::new(),
-        path: Vec::new(),
+        user_agent: "".into(),
+        path: Box::default(),
         instance: None,
         reg_id: None,
     }
