@@ -86,6 +86,16 @@ impl SubscriberStore for AnyStore {
         }
     }
 
+    async fn fold_subscribers<T, F>(&self, init: T, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnMut(&mut T, Subscriber) + Send + 'static,
+    {
+        match self {
+            Self::Sqlite(s) => s.fold_subscribers(init, f).await,
+        }
+    }
+
     async fn add_subscriber(&self, subscriber: &Subscriber) -> Result<(), StoreError> {
         match self {
             Self::Sqlite(s) => s.add_subscriber(subscriber).await,

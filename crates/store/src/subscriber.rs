@@ -34,6 +34,17 @@ pub trait SubscriberStore: Send + Sync + 'static {
     /// Every subscriber, to warm the server's cache at start.
     fn all_subscribers(&self) -> impl Future<Output = Result<Vec<Subscriber>, StoreError>> + Send;
 
+    /// Folds every subscriber into `init`, one row at a time, so a cache can be filled without holding the whole
+    /// table in memory twice.
+    fn fold_subscribers<T, F>(
+        &self,
+        init: T,
+        f: F,
+    ) -> impl Future<Output = Result<T, StoreError>> + Send
+    where
+        T: Send + 'static,
+        F: FnMut(&mut T, Subscriber) + Send + 'static;
+
     /// Adds a subscriber; [`StoreError::AlreadyExists`] when `(username, domain)` is taken.
     fn add_subscriber(
         &self,

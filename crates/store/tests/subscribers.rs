@@ -196,3 +196,23 @@ async fn import_replaces_an_existing_account() {
     assert_eq!(store.all_subscribers().await.unwrap(), vec![replacement]);
     assert_eq!(store.import_subscribers(&[]).await.unwrap(), 0);
 }
+
+#[tokio::test]
+async fn fold_visits_every_subscriber_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), "fold.db").await;
+    let subs: Vec<Subscriber> = (0..1000)
+        .map(|i| subscriber(&format!("u{i}"), "example.com"))
+        .collect();
+    store.import_subscribers(&subs).await.unwrap();
+    let names = store
+        .fold_subscribers(Vec::new(), |names, s| {
+            names.push(format!("{}@{}", s.username, s.domain))
+        })
+        .await
+        .unwrap();
+    assert_eq!(names.len(), 1000);
+    let unique: std::collections::HashSet<_> = names.iter().collect();
+    assert_eq!(unique.len(), 1000);
+    assert!(names.contains(&"u999@example.com".to_owned()));
+}

@@ -51,7 +51,8 @@ struct Settings {
 /// Verifies digest credentials against the subscriber table, cached in memory.
 pub struct Authenticator {
     settings: RwLock<Arc<Settings>>,
-    users: RwLock<HashMap<(String, String), CachedUser>>,
+    /// Keyed by `user@realm`.
+    users: RwLock<HashMap<Box<str>, CachedUser>>,
     store: Arc<SqliteStore>,
     random_secret: NonceSecret,
 }
@@ -70,16 +71,19 @@ impl Authenticator {
         Ok(auth)
     }
 
+    /// Fills the cache from the subscriber table, row by row.
     async fn warm(&self) -> anyhow::Result<()> {
-        let subs = self.store.all_subscribers().await?;
-        let count = subs.len();
-        let mut users = write(&self.users);
-        users.clear();
-        for s in subs {
-            let key = (s.username.clone(), s.domain.clone());
-            users.insert(key, CachedUser::Known(secret_of(&s)));
-        }
-        info!(users = count, "subscribers loaded");
+        let users = self
+            .store
+            .fold_subscribers(HashMap::new(), |users, s| {
+                users.insert(
+                    key(&s.username, &s.domain),
+                    CachedUser::Known(secret_of(&s)),
+                );
+            })
+            .await?;
+        info!(users = users.len(), "subscribers loaded");
+        *write(&self.users) = users;
         Ok(())
     }
 
@@ -105,12 +109,12 @@ impl Authenticator {
             debug!(uri = %creds.uri, "digest uri does not match the Request-URI");
             return challenge;
         }
-        let key = (creds.username.to_string(), realm.to_owned());
+        let user_key = key(&creds.username, realm);
         let settings = read(&self.settings).clone();
         let now_secs = UnixTime::from_system(now).0;
         let verdict = {
             let users = read(&self.users);
-            match users.get(&key) {
+            match users.get(&user_key) {
                 Some(CachedUser::Known(secret)) => settings
                     .verifier
                     .verify(&creds, "REGISTER", realm, secret, now_secs),
@@ -124,7 +128,11 @@ impl Authenticator {
                         now_secs,
                     )
                 }
-                _ => return AuthStep::Lookup { username: key.0 },
+                _ => {
+                    return AuthStep::Lookup {
+                        username: creds.username.to_string(),
+                    };
+                }
             }
         };
         match verdict {
@@ -152,7 +160,7 @@ impl Authenticator {
                 }
             }
         };
-        write(&self.users).insert((username.to_owned(), realm.to_owned()), entry);
+        write(&self.users).insert(key(username, realm), entry);
     }
 
     /// Adds the `WWW-Authenticate` challenges (one per configured algorithm) to a 401.
@@ -223,6 +231,11 @@ fn uri_matches(digest_uri: &str, request_uri: Option<&str>) -> bool {
     };
     digest_uri == request_uri
         || matches!((Uri::parse(digest_uri), Uri::parse(request_uri)), (Ok(a), Ok(b)) if a.equivalent(&b))
+}
+
+/// The cache key of a user.
+fn key(username: &str, realm: &str) -> Box<str> {
+    format!("{username}@{realm}").into_boxed_str()
 }
 
 fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {

@@ -46,6 +46,25 @@ impl SubscriberStore for SqliteStore {
         self.list_subscribers(None).await
     }
 
+    async fn fold_subscribers<T, F>(&self, init: T, mut f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnMut(&mut T, Subscriber) + Send + 'static,
+    {
+        const ACTION: &str = "reading subscribers";
+        self.other
+            .run(ACTION, move |conn| {
+                let mut stmt = conn.prepare(select!("")).map_err(StoreError::db(ACTION))?;
+                let rows = stmt.query_map([], decode).map_err(StoreError::db(ACTION))?;
+                let mut acc = init;
+                for row in rows {
+                    f(&mut acc, row.map_err(StoreError::db(ACTION))?);
+                }
+                Ok(acc)
+            })
+            .await
+    }
+
     async fn add_subscriber(&self, s: &Subscriber) -> Result<(), StoreError> {
         let s = s.clone();
         self.other
