@@ -2,7 +2,8 @@
 
 use clap::Parser;
 
-/// mimalloc: less fragmentation than glibc's allocator under many threads, so memory per binding stays low.
+/// mimalloc: less fragmentation than glibc's allocator under many threads, so memory per binding stays low. Built
+/// without transparent huge pages (`no_thp`): a 2 MiB page per touched region doubled the idle footprint.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -236,6 +236,8 @@ async fn serve(loaded: Loaded) -> anyhow::Result<()> {
     transports.shutdown().await;
     sweeper.abort();
     api_task.abort();
+    // Commit whatever is still queued before the process ends.
+    server.commits.clone().shutdown().await;
     Ok(())
 }
 
