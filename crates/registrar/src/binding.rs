@@ -154,10 +154,6 @@ pub fn parse_q(s: &str) -> Option<u16> {
 
 /// A change to the location table that must be made durable before the reply is sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[expect(
-    clippy::large_enum_variant,
-    reason = "changes are built once and moved into a batch; boxing would add an allocation per REGISTER"
-)]
 pub enum Change {
     /// Insert or replace the binding with this id.
     Upsert(Binding),

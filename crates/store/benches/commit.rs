@@ -2,9 +2,15 @@
 //! runs it ([`BlockingLocationStore::apply_blocking`]), against a database file that already holds 100,000
 //! bindings. Refreshes hit bindings in a shuffled order, as clients' refresh timers do.
 //!
-//! The figure reported is the time **per binding**: each batch's time divided by its size (wall time, so checkpoint
-//! fsyncs count). The database goes into a temporary directory under `STORE_BENCH_DIR` (default: the system's
-//! temporary directory), so a disk and a RAM file system can be compared.
+//! Two figures per batch size, each the time **per binding** (a batch's time divided by its size; wall time, so
+//! checkpoint fsyncs count):
+//! - `commit_per_binding`: the transaction callers wait for (the journal append);
+//! - `with_fold_per_binding`: that plus the writer's work between batches
+//!   ([`BlockingLocationStore::between_batches`], which folds the journal into `location` in slices), so the
+//!   total cost of keeping up.
+//!
+//! The database goes into a temporary directory under `STORE_BENCH_DIR` (default: the system's temporary
+//! directory), so a disk and a RAM file system can be compared.
 
 use std::hint::black_box;
 use std::net::SocketAddr;
@@ -26,15 +32,15 @@ fn binding(id: u64) -> Binding {
     let remote = SocketAddr::from(([192, 0, 2, (id % 250) as u8 + 1], 5060 + (id % 1000) as u16));
     Binding {
         id,
-        aor: format!("{user}@example.com"),
-        uri: format!("sip:{user}@{remote};ob"),
+        aor: format!("{user}@example.com").into(),
+        uri: format!("sip:{user}@{remote};ob").into(),
         params: ";+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-00a0c91e6bf6>\";reg-id=1"
-            .to_owned(),
+            .into(),
         q: None,
         expires_at: UnixTime(1_800_003_600),
         registered_at: UnixTime(1_800_000_000),
         updated_at: UnixTime(1_800_000_000),
-        call_id: format!("{id:016x}-3c26b3e6@10.0.0.1"),
+        call_id: format!("{id:016x}-3c26b3e6@10.0.0.1").into(),
         cseq: 1,
         branch_hash: id.wrapping_mul(0x9E37_79B9_7F4A_7C15),
         source: Source {
@@ -43,9 +49,9 @@ fn binding(id: u64) -> Binding {
             transport: Transport::Udp,
             connection: None,
         },
-        user_agent: "Zoiper rv2.10.20.5".to_owned(),
-        path: Vec::new(),
-        instance: Some("<urn:uuid:00000000-0000-1000-8000-00a0c91e6bf6>".to_owned()),
+        user_agent: "Zoiper rv2.10.20.5".into(),
+        path: Box::default(),
+        instance: Some("<urn:uuid:00000000-0000-1000-8000-00a0c91e6bf6>".into()),
         reg_id: Some(1),
     }
 }
@@ -96,6 +102,11 @@ fn commit(c: &mut Criterion) {
     for chunk in changes.chunks(1_000) {
         store.apply_blocking(chunk).unwrap();
     }
+    // Start from a folded database, as after a restart.
+    runtime.block_on(store.close());
+    let store = runtime
+        .block_on(SqliteStore::open(&url, &SqliteOptions::default()))
+        .unwrap();
     // Refresh in shuffled order: consecutive windows of `changes` are scattered bindings.
     let order = shuffled(BINDINGS);
     let mut by_order: Vec<Option<Change>> = changes.drain(..).map(Some).collect();
@@ -104,30 +115,57 @@ fn commit(c: &mut Criterion) {
         .map(|&i| by_order[usize::try_from(i).unwrap()].take().unwrap())
         .collect();
 
-    let mut group = c.benchmark_group("commit_per_binding");
-    group.measurement_time(Duration::from_secs(8));
     let mut next = 0;
-    for size in BATCHES {
-        group.bench_function(BenchmarkId::from_parameter(size), |b| {
-            b.iter_custom(|iters| {
-                let mut spent = Duration::ZERO;
-                for _ in 0..iters {
-                    if next + size > changes.len() {
-                        next = 0;
+    // Between-batch calls that folded a slice, to report how long replies may wait behind one.
+    let mut folds: Vec<Duration> = Vec::new();
+    for (name, timed_fold) in [
+        ("commit_per_binding", false),
+        ("with_fold_per_binding", true),
+    ] {
+        let mut group = c.benchmark_group(name);
+        group.measurement_time(Duration::from_secs(8));
+        for size in BATCHES {
+            group.bench_function(BenchmarkId::from_parameter(size), |b| {
+                b.iter_custom(|iters| {
+                    let mut spent = Duration::ZERO;
+                    for _ in 0..iters {
+                        if next + size > changes.len() {
+                            next = 0;
+                        }
+                        let batch = &mut changes[next..next + size];
+                        next += size;
+                        batch.iter_mut().for_each(refresh);
+                        let started = Instant::now();
+                        store.apply_blocking(black_box(batch)).unwrap();
+                        if !timed_fold {
+                            spent += started.elapsed();
+                        }
+                        // The writer thread folds between batches either way; the second group times it too.
+                        let folding = Instant::now();
+                        store.between_batches().unwrap();
+                        let fold = folding.elapsed();
+                        if fold > Duration::from_millis(1) {
+                            folds.push(fold);
+                        }
+                        if timed_fold {
+                            spent += started.elapsed();
+                        }
                     }
-                    let batch = &mut changes[next..next + size];
-                    next += size;
-                    batch.iter_mut().for_each(refresh);
-                    let started = Instant::now();
-                    store.apply_blocking(black_box(batch)).unwrap();
-                    spent += started.elapsed();
-                }
-                spent / u32::try_from(size).unwrap()
+                    spent / u32::try_from(size).unwrap()
+                });
             });
-        });
+        }
+        group.finish();
     }
-    group.finish();
     runtime.block_on(store.close());
+    if let Some(max) = folds.iter().max() {
+        let total: Duration = folds.iter().sum();
+        eprintln!(
+            "fold slices: {}, mean {:?}, max {max:?}",
+            folds.len(),
+            total / u32::try_from(folds.len()).unwrap()
+        );
+    }
 }
 
 criterion_group!(benches, commit);

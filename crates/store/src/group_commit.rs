@@ -6,7 +6,11 @@
 //! [`BlockingLocationStore::apply_blocking`] call, then answers every caller of that batch with the outcome, right
 //! there on its own thread: a `oneshot` send for [`GroupCommit::commit`] and [`GroupCommit::submit`], or the caller's
 //! own function for [`GroupCommit::submit_then`]. A caller is therefore acknowledged only once its changes are
-//! durable, and a burst of requests pays for one transaction (one fsync) instead of one each.
+//! durable, and a burst of requests pays for one transaction (one fsync) instead of one each. After answering, and
+//! before gathering the next batch, it lets the store do deferred work
+//! ([`BlockingLocationStore::between_batches`]: [`SqliteStore`](crate::SqliteStore) folds its journal there), and
+//! when it stops it calls [`BlockingLocationStore::before_stop`]; being the one writer, it needs no locking for
+//! either.
 //!
 //! Why a thread and a synchronous store: a SQLite transaction is a few microseconds of real work per row; routing each
 //! statement through an async driver (a channel to a worker thread, then a task wake-up back) costs several times
@@ -152,7 +156,8 @@ impl GroupCommit {
         self.stats.snapshot()
     }
 
-    /// Commits everything queued before this call, then stops the writer thread and waits for it to end. Later
+    /// Commits everything queued before this call, runs the store's [`BlockingLocationStore::before_stop`] (which
+    /// folds a [`SqliteStore`](crate::SqliteStore)'s journal), then stops the writer thread and waits for it to end. Later
     /// `commit` calls, from any clone, fail with [`StoreError::Closed`]. Must be called within a Tokio runtime (the
     /// wait runs on its blocking pool).
     pub async fn shutdown(self) {

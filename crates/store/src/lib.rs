@@ -19,6 +19,8 @@
 //! - With SQLite, a committed transaction survives the process being killed (`kill -9`, a crash) under the default
 //!   [`Synchronous::Normal`]; [`Synchronous::Full`] also makes it survive power loss and operating-system crashes,
 //!   at the price of an fsync per transaction (group commit shares that fsync across every request of a batch).
+//! - With SQLite, a change is committed once its `location_journal` row is; a fold later moves it into `location`
+//!   and deletes it from the journal in one transaction, so a crash at any point loses and duplicates nothing.
 //!
 //! # SQLite schema
 //! Created at open with `CREATE TABLE IF NOT EXISTS`, in WAL mode; Kamailio's names are used where the concept exists.
@@ -36,6 +38,15 @@
 //!   SIP q-value (`0.5`), NULL when the client sent none; `callid`, `cseq`, `user_agent`; `socket` the local socket
 //!   as `udp:192.0.2.10:5060`; `transport` (`UDP`, `TCP`, `TLS`, `WS`, `WSS`); `connection_id`, `instance`, `reg_id`
 //!   (NULL when absent); `branch_hash`. Indexed on `(username, domain)` only (expiry is decided in memory).
+//! - `location_journal (seq INTEGER PRIMARY KEY, change BLOB NOT NULL)`: binding changes committed but not yet
+//!   folded into `location`, in commit order; `change` is a small versioned binary encoding of an upsert (the whole
+//!   binding) or a remove (the id). Each batch appends here, which touches a page or two instead of one page of
+//!   `location` per binding; the writer folds the journal into `location` (last change per binding wins, applied in
+//!   id order) once it holds more than 50,000 changes, in slices of 4,000 per transaction between batches, and
+//!   wholly when [`GroupCommit::shutdown`] stops the writer, when [`SqliteStore::close`] runs and when
+//!   [`SqliteStore::open`] opens the database. [`LocationStore::load_bindings`] reads `location` with the journal
+//!   applied on top, so it returns every committed change. `location` stays the table to query from SQL, but
+//!   while the server runs it lags the committed state by up to about 50,000 changes (those in the journal).
 
 mod any_store;
 mod error;

@@ -31,4 +31,18 @@ pub trait BlockingLocationStore: Send + Sync + 'static {
     /// Applies a batch of changes atomically, in order, in one transaction, with the same meaning as
     /// [`LocationStore::apply`]. When this returns `Ok`, the changes are durable to the level the store promises.
     fn apply_blocking(&self, changes: &[Change]) -> Result<(), StoreError>;
+
+    /// Housekeeping that must not delay an acknowledgement: [`GroupCommit`](crate::GroupCommit)'s writer calls it
+    /// after answering the callers of each successful batch, before gathering the next one, so it may write without
+    /// racing the store's own batches (callers queued meanwhile wait for it). Does nothing unless the store needs it;
+    /// [`SqliteStore`](crate::SqliteStore) folds its journal here.
+    fn between_batches(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Called once by [`GroupCommit`](crate::GroupCommit)'s writer as it stops, after its last batch. Does nothing
+    /// unless the store needs it; [`SqliteStore`](crate::SqliteStore) folds its whole journal here.
+    fn before_stop(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }

@@ -133,9 +133,18 @@ impl<S: BlockingLocationStore> Writer<S> {
         }
     }
 
-    /// The writer loop: gather a batch, apply it, acknowledge it, until stopped or every handle is gone. Requests
-    /// still queued when it returns are answered [`StoreError::Closed`] as the queue is dropped.
+    /// The writer loop: gather a batch, apply it, acknowledge it, let the store do its work between batches, until
+    /// stopped or every handle is gone; then [`BlockingLocationStore::before_stop`]. Requests still queued when it
+    /// returns are answered [`StoreError::Closed`] as the queue is dropped.
     pub(super) fn run(self) {
+        self.batches();
+        if let Err(e) = self.store.before_stop() {
+            tracing::error!(error = %e, "the store's work before stopping failed");
+        }
+    }
+
+    /// Gathers, applies and acknowledges batches until stopped or every handle is gone.
+    fn batches(&self) {
         let mut messages = Vec::with_capacity(self.max_batch);
         let mut changes = Vec::new();
         let mut acks = Vec::with_capacity(self.max_batch);
@@ -182,7 +191,8 @@ impl<S: BlockingLocationStore> Writer<S> {
         false
     }
 
-    /// Applies `changes` in one transaction and answers every caller of the batch.
+    /// Applies `changes` in one transaction, answers every caller of the batch, then (after a success) runs the
+    /// store's [`BlockingLocationStore::between_batches`].
     fn commit(&self, changes: &[Change], acks: &mut Vec<Ack>) {
         let outcome = self.store.apply_blocking(changes);
         self.stats
@@ -190,8 +200,12 @@ impl<S: BlockingLocationStore> Writer<S> {
         if let Err(e) = &outcome {
             tracing::error!(error = %e, commits = acks.len(), "group commit failed");
         }
+        let ok = outcome.is_ok();
         for ack in acks.drain(..) {
             ack.send(outcome.clone());
+        }
+        if ok && let Err(e) = self.store.between_batches() {
+            tracing::error!(error = %e, "the store's work between batches failed");
         }
     }
 }

@@ -62,12 +62,7 @@ pub(super) struct BindingRow<'a> {
 impl<'a> BindingRow<'a> {
     /// Converts `b`; fails only for times beyond what a SQLite integer holds.
     pub(super) fn encode(b: &'a Binding) -> Result<Self, StoreError> {
-        let time = |what: &str, t: UnixTime| {
-            i64::try_from(t.0).map_err(|_| StoreError::Unrepresentable {
-                what: format!("binding {} {what}", b.id),
-                detail: format!("{} is beyond the largest SQLite integer", t.0),
-            })
-        };
+        let time = |what: &str, t: UnixTime| stored_time(b, what, t);
         let (username, domain) = match b.aor.rsplit_once('@') {
             Some((user, domain)) => (user, Some(domain)),
             None => (&*b.aor, None),
@@ -126,6 +121,22 @@ impl<'a> BindingRow<'a> {
         ])?;
         Ok(())
     }
+}
+
+/// Checks that `b` can be written to `location` (its times fit a SQLite integer) without converting it.
+pub(super) fn check(b: &Binding) -> Result<(), StoreError> {
+    stored_time(b, "expires", b.expires_at)?;
+    stored_time(b, "last_modified", b.updated_at)?;
+    stored_time(b, "registered_at", b.registered_at)?;
+    Ok(())
+}
+
+/// `t` as stored; `what` names the column in the error.
+fn stored_time(b: &Binding, what: &str, t: UnixTime) -> Result<i64, StoreError> {
+    i64::try_from(t.0).map_err(|_| StoreError::Unrepresentable {
+        what: format!("binding {} {what}", b.id),
+        detail: format!("{} is beyond the largest SQLite integer", t.0),
+    })
 }
 
 /// Rebuilds a binding from a row read with [`SELECT_ALL`]; the error says which column is wrong.

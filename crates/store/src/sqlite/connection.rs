@@ -68,7 +68,18 @@ impl SharedConnection {
 
     /// Closes the connection, waiting for the thread using it to finish. Closing twice is harmless.
     pub(super) fn close(&self) {
-        let conn = self.0.lock().unwrap_or_else(PoisonError::into_inner).take();
+        self.close_after(|_| {});
+    }
+
+    /// Runs `last` on the connection unless it is already closed, then closes it, with no other use in between.
+    pub(super) fn close_after(&self, last: impl FnOnce(&mut Connection)) {
+        let conn = {
+            let mut guard = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(conn) = guard.as_mut() {
+                last(conn);
+            }
+            guard.take()
+        };
         if let Some(conn) = conn
             && let Err((_, e)) = conn.close()
         {

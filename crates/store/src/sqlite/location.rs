@@ -1,20 +1,22 @@
 //! [`LocationStore`] and [`BlockingLocationStore`] for [`SqliteStore`].
 
 use std::collections::HashMap;
+use std::time::Instant;
 
 use registrar::{Binding, Change};
 use rusqlite::{Connection, TransactionBehavior};
 
 use super::SqliteStore;
-use super::binding_row::{self, BindingRow};
+use super::{binding_row, journal, journal_codec};
 use crate::{BlockingLocationStore, LocationStore, StoreError};
 
 /// What [`SqliteStore::apply_blocking`] reports it was doing when it fails.
 const APPLY: &str = "applying location changes";
 
 impl LocationStore for SqliteStore {
-    /// Rows that cannot be turned back into a binding (edited by hand, say) are logged and skipped, so one bad row
-    /// does not keep the server from starting.
+    /// The `location` rows with the unfolded journal applied on top, read in one transaction. Rows that cannot be
+    /// turned back into a binding (edited by hand, say) are logged and skipped, so one bad row does not keep the
+    /// server from starting.
     async fn load_bindings(&self) -> Result<Vec<Binding>, StoreError> {
         const ACTION: &str = "loading bindings";
         self.other
@@ -22,88 +24,113 @@ impl LocationStore for SqliteStore {
             .await
     }
 
-    /// Runs [`BlockingLocationStore::apply_blocking`] on Tokio's blocking pool.
+    /// Runs [`BlockingLocationStore::apply_blocking`], then [`BlockingLocationStore::between_batches`], on Tokio's
+    /// blocking pool.
     async fn apply(&self, changes: &[Change]) -> Result<(), StoreError> {
         if changes.is_empty() {
             return Ok(());
         }
         let (store, changes) = (self.clone(), changes.to_vec());
-        super::blocking(APPLY, move || store.apply_blocking(&changes)).await
+        super::blocking(APPLY, move || {
+            store.apply_blocking(&changes)?;
+            store.between_batches()
+        })
+        .await
     }
 }
 
 impl BlockingLocationStore for SqliteStore {
-    /// One `BEGIN IMMEDIATE` transaction on the write connection: a cached `DELETE` per removed binding, then a
-    /// cached upsert per inserted or refreshed one. Only the last change of each binding id is written.
+    /// One `BEGIN IMMEDIATE` transaction on the write connection that appends one `location_journal` row per
+    /// binding changed (only the last change of each binding id is written).
     fn apply_blocking(&self, changes: &[Change]) -> Result<(), StoreError> {
-        // Only the last change of each binding matters; after this each id appears once, so the order of the
-        // deletes and the upserts below no longer matters.
+        // Only the last change of each binding matters.
         let mut last: HashMap<u64, &Change> = HashMap::with_capacity(changes.len());
         for change in changes {
-            let id = match change {
-                Change::Upsert(b) => b.id,
-                Change::Remove { id, .. } => *id,
-            };
-            last.insert(id, change);
+            last.insert(change_id(change), change);
         }
-        // Convert first, so a value that cannot be stored fails before the write lock is taken.
-        let mut upserts = Vec::with_capacity(last.len());
-        let mut removes = Vec::new();
+        // Encode first, so a value that cannot be stored fails before the write lock is taken.
+        let mut entries = Vec::with_capacity(last.len());
         for change in changes {
-            match change {
-                Change::Upsert(b) if std::ptr::eq(last[&b.id], change) => {
-                    upserts.push(BindingRow::encode(b)?);
-                }
-                Change::Remove { id, .. } if std::ptr::eq(last[id], change) => {
-                    removes.push(id.cast_signed());
-                }
-                _ => {}
+            if !std::ptr::eq(last[&change_id(change)], change) {
+                continue;
             }
+            entries.push(match change {
+                Change::Upsert(b) => {
+                    binding_row::check(b)?;
+                    journal_codec::encode_upsert(b)
+                }
+                Change::Remove { id, .. } => journal_codec::encode_remove(*id),
+            });
         }
-        if upserts.is_empty() && removes.is_empty() {
+        if entries.is_empty() {
             return Ok(());
         }
         self.writer.with(APPLY, |conn| {
-            write(conn, &upserts, &removes).map_err(StoreError::db(APPLY))
+            append(conn, &entries).map_err(StoreError::db(APPLY))
         })
+    }
+
+    /// Folds one slice of the journal into `location` once it holds more than `FOLD_ROWS` changes.
+    fn between_batches(&self) -> Result<(), StoreError> {
+        const ACTION: &str = "folding the location journal";
+        self.writer.with(ACTION, |conn| {
+            let fold = |conn: &mut Connection| -> rusqlite::Result<()> {
+                if journal::length(conn)? > journal::FOLD_ROWS {
+                    let started = Instant::now();
+                    let folded = journal::fold_slice(conn, journal::FOLD_SLICE)?;
+                    tracing::debug!(folded, elapsed = ?started.elapsed(), "folded location journal slice");
+                }
+                Ok(())
+            };
+            fold(conn).map_err(StoreError::db(ACTION))
+        })
+    }
+
+    /// Folds the whole journal into `location`.
+    fn before_stop(&self) -> Result<(), StoreError> {
+        self.fold_journal()
     }
 }
 
-/// Writes `upserts` and deletes `removes` (binding ids as stored) in one transaction.
-fn write(
-    conn: &mut Connection,
-    upserts: &[BindingRow<'_>],
-    removes: &[i64],
-) -> rusqlite::Result<()> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    if !removes.is_empty() {
-        let mut delete = tx.prepare_cached(binding_row::DELETE)?;
-        for id in removes {
-            delete.execute([id])?;
-        }
+/// The binding id a change is about.
+fn change_id(change: &Change) -> u64 {
+    match change {
+        Change::Upsert(b) => b.id,
+        Change::Remove { id, .. } => *id,
     }
-    if !upserts.is_empty() {
-        let mut upsert = tx.prepare_cached(binding_row::UPSERT)?;
-        for row in upserts {
-            row.upsert(&mut upsert)?;
+}
+
+/// Appends encoded changes to the journal in one transaction.
+fn append(conn: &mut Connection, entries: &[Vec<u8>]) -> rusqlite::Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    {
+        let mut append = tx.prepare_cached(journal::APPEND)?;
+        for entry in entries {
+            append.execute([entry])?;
         }
     }
     tx.commit()
 }
 
-/// Every row that decodes; the others are logged.
+/// Every `location` row that decodes (the others are logged), with the journal applied on top; one read
+/// transaction, so a fold running meanwhile is seen either whole or not at all.
 fn load(conn: &mut Connection) -> rusqlite::Result<Vec<Binding>> {
-    let mut select = conn.prepare(binding_row::SELECT_ALL)?;
-    let mut rows = select.query([])?;
+    let tx = conn.transaction()?;
     let mut bindings = Vec::new();
-    while let Some(row) = rows.next()? {
-        match binding_row::decode(row) {
-            Ok(binding) => bindings.push(binding),
-            Err(problem) => {
-                let id: Option<i64> = row.get("id").ok();
-                tracing::warn!(?id, %problem, "skipping unreadable location row");
+    {
+        let mut select = tx.prepare(binding_row::SELECT_ALL)?;
+        let mut rows = select.query([])?;
+        while let Some(row) = rows.next()? {
+            match binding_row::decode(row) {
+                Ok(binding) => bindings.push(binding),
+                Err(problem) => {
+                    let id: Option<i64> = row.get("id").ok();
+                    tracing::warn!(?id, %problem, "skipping unreadable location row");
+                }
             }
         }
     }
+    let bindings = journal::overlay(&tx, bindings)?;
+    tx.commit()?;
     Ok(bindings)
 }

@@ -12,12 +12,20 @@
 //!
 //! An in-memory database lives only as long as its connection, so there both roles share one connection.
 //!
+//! # The location journal
+//! Location changes are appended to `location_journal` and folded into `location` later, by the writer between
+//! batches (see the `journal` module for how and why). [`SqliteStore::open`] folds whatever an earlier run left
+//! (a crash, say) before it returns, and [`SqliteStore::close`] folds before closing; loading bindings still applies
+//! any journal rows found on top of `location`, so it is exact whenever it runs.
+//!
 //! Every multi-statement write begins with `BEGIN IMMEDIATE`: it takes SQLite's write lock before reading anything,
 //! so two connections (or processes) writing at once wait for each other within the busy timeout instead of failing
 //! to upgrade a read transaction. Statements are prepared once per connection and cached.
 
 mod binding_row;
 mod connection;
+mod journal;
+mod journal_codec;
 mod location;
 mod schema;
 mod subscriber;
@@ -97,7 +105,8 @@ impl SqliteStore {
     /// `sqlite://relative/path.db`, `sqlite:///absolute/path.db` or `sqlite::memory:`. A `?` or `#` in a file name is
     /// written percent-encoded (`%3F`, `%23`).
     ///
-    /// An existing Kamailio `subscriber` table is used as is, after adding the `ha1_sha256` column.
+    /// An existing Kamailio `subscriber` table is used as is, after adding the `ha1_sha256` column. Location changes
+    /// left in the journal by an earlier run are folded into `location` before this returns.
     pub async fn open(url: &str, opts: &SqliteOptions) -> Result<Self, StoreError> {
         let target = Target::prepare(url)?;
         let redacted = redact_url(url);
@@ -111,6 +120,7 @@ impl SqliteStore {
             };
             let mut writer = open()?;
             schema::prepare(&mut writer)?;
+            fold_journal(&mut writer)?;
             let writer = Arc::new(SharedConnection::new(writer));
             let other = match &target {
                 Target::Memory => Arc::clone(&writer),
@@ -127,12 +137,16 @@ impl SqliteStore {
         Ok(store)
     }
 
-    /// Closes both connections, waiting for a statement in progress to finish. Later operations fail with
-    /// [`StoreError::Database`].
+    /// Folds the location journal into `location`, then closes both connections, waiting for a statement in
+    /// progress to finish. Later operations fail with [`StoreError::Database`].
     pub async fn close(&self) {
         let (writer, other) = (Arc::clone(&self.writer), Arc::clone(&self.other));
         let closed = blocking("closing the database", move || {
-            writer.close();
+            writer.close_after(|conn| {
+                if let Err(e) = fold_journal(conn) {
+                    tracing::warn!(error = %e, "folding the location journal before closing failed");
+                }
+            });
             other.close();
             Ok(())
         })
@@ -141,6 +155,24 @@ impl SqliteStore {
             tracing::warn!(error = %e, "closing the SQLite store failed");
         }
     }
+
+    /// Folds the whole location journal into `location`, on the write connection.
+    fn fold_journal(&self) -> Result<(), StoreError> {
+        self.writer.with(FOLD, fold_journal)
+    }
+}
+
+/// What folding the whole journal reports when it fails.
+const FOLD: &str = "folding the location journal";
+
+/// Folds the whole location journal into `location` on `conn`, logging how much there was.
+fn fold_journal(conn: &mut rusqlite::Connection) -> Result<(), StoreError> {
+    let started = std::time::Instant::now();
+    let folded = journal::fold_all(conn).map_err(StoreError::db(FOLD))?;
+    if folded > 0 {
+        tracing::info!(folded, elapsed = ?started.elapsed(), "folded the location journal");
+    }
+    Ok(())
 }
 
 /// Runs `f` on Tokio's blocking pool, so SQLite's blocking calls never stall an async worker thread.

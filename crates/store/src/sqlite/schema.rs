@@ -60,6 +60,12 @@ const CREATE_LOCATION: &str = "CREATE TABLE IF NOT EXISTS location (
 const CREATE_LOCATION_ACCOUNT_INDEX: &str =
     "CREATE INDEX IF NOT EXISTS location_account_idx ON location (username, domain)";
 
+/// Binding changes not yet folded into `location`, in the order they were committed; see the `journal` module.
+const CREATE_LOCATION_JOURNAL: &str = "CREATE TABLE IF NOT EXISTS location_journal (
+    seq INTEGER PRIMARY KEY,
+    change BLOB NOT NULL
+)";
+
 /// What to do about a `subscriber` table that lacks Kamailio's columns.
 const SUBSCRIBER_HINT: &str =
     "lamppost needs Kamailio's subscriber columns; add them or give lamppost its own database file";
@@ -126,6 +132,7 @@ pub(super) fn prepare(conn: &mut Connection) -> Result<(), StoreError> {
     record_version(&tx, "location", LOCATION_VERSION, Some(LOCATION_HINT))?;
     // No index on `expires`: every refresh would rewrite it, and expiry is decided in memory.
     tx.execute_batch(CREATE_LOCATION_ACCOUNT_INDEX)
+        .and_then(|()| tx.execute_batch(CREATE_LOCATION_JOURNAL))
         .map_err(StoreError::db(ACTION))?;
     tx.commit().map_err(StoreError::db(ACTION))
 }
