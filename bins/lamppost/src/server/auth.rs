@@ -58,7 +58,8 @@ pub struct Authenticator {
 }
 
 impl Authenticator {
-    /// Builds the verifier from the configuration and loads every subscriber into the cache.
+    /// Builds the verifier from the configuration and, when authentication is on, loads every subscriber into the
+    /// cache.
     pub async fn new(loaded: &Loaded, store: Arc<SqliteStore>) -> anyhow::Result<Self> {
         let random_secret = NonceSecret::random();
         let auth = Self {
@@ -67,7 +68,10 @@ impl Authenticator {
             store,
             random_secret,
         };
-        auth.warm().await?;
+        // With authentication off nothing needs credentials up front; any exemption case still fetches on demand.
+        if loaded.config.auth.enabled {
+            auth.warm().await?;
+        }
         Ok(auth)
     }
 
