@@ -156,6 +156,11 @@ async fn user(loaded: Loaded, cmd: UserCommand) -> anyhow::Result<()> {
         UserCommand::Add { user, password } => {
             users.add(&user, &password).await?;
             println!("added {user}");
+            tell_server(
+                &loaded,
+                &format!("/api/users/{}/forget", crate::api::canonical_aor(&user)),
+            )
+            .await;
         }
         UserCommand::List { domain } => {
             for u in users.list(domain.as_deref()).await? {
@@ -167,6 +172,11 @@ async fn user(loaded: Loaded, cmd: UserCommand) -> anyhow::Result<()> {
                 bail!("no such user: {user}");
             }
             println!("removed {user}");
+            tell_server(
+                &loaded,
+                &format!("/api/users/{}/forget", crate::api::canonical_aor(&user)),
+            )
+            .await;
         }
         UserCommand::Import { file } => {
             let started = std::time::Instant::now();
@@ -175,9 +185,27 @@ async fn user(loaded: Loaded, cmd: UserCommand) -> anyhow::Result<()> {
                 "imported {n} users in {:.1}s",
                 started.elapsed().as_secs_f64()
             );
+            tell_server(&loaded, "/api/users/forget").await;
         }
     }
     Ok(())
+}
+
+/// Tells a running server that the subscriber table changed, so it drops what it cached; no server is fine.
+async fn tell_server(loaded: &Loaded, path: &str) {
+    let Ok(addr) = loaded.http_listen() else {
+        return;
+    };
+    let sent = match reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()
+    {
+        Ok(c) => c.post(format!("http://{addr}{path}")).send().await,
+        Err(_) => return,
+    };
+    if sent.is_ok_and(|r| r.status().is_success()) {
+        println!("the running server at {addr} was told");
+    }
 }
 
 fn api_base(loaded: &Loaded, api: &ApiArgs) -> anyhow::Result<String> {

@@ -7,6 +7,8 @@
 //! | GET | `/api/aors/{aor}` | one AOR's bindings; 404 when it has none |
 //! | DELETE | `/api/aors/{aor}/bindings/{id}` | remove one binding (reason `administrative`) |
 //! | POST | `/api/reload` | re-read the config file's registrar and auth rules, forget cached users |
+//! | POST | `/api/users/{user}/forget` | forget one cached user (after the subscriber table changed) |
+//! | POST | `/api/users/forget` | forget every cached user |
 //! | GET | `/metrics` | Prometheus text format |
 
 pub mod dto;
@@ -33,6 +35,8 @@ pub fn router(server: Arc<Server>) -> Router {
         .route("/api/aors/{aor}", get(show_aor))
         .route("/api/aors/{aor}/bindings/{id}", delete(remove_binding))
         .route("/api/reload", post(reload))
+        .route("/api/users/forget", post(forget_users))
+        .route("/api/users/{user}/forget", post(forget_user))
         .route("/metrics", get(metrics))
         .with_state(server)
 }
@@ -109,6 +113,16 @@ async fn reload(State(server): State<Arc<Server>>) -> Response {
         Ok(summary) => Json(serde_json::json!({ "reloaded": summary })).into_response(),
         Err(e) => error(StatusCode::UNPROCESSABLE_ENTITY, format!("{e:#}")),
     }
+}
+
+async fn forget_user(State(server): State<Arc<Server>>, Path(user): Path<String>) -> StatusCode {
+    server.auth.forget(&canonical_aor(&user));
+    StatusCode::NO_CONTENT
+}
+
+async fn forget_users(State(server): State<Arc<Server>>) -> StatusCode {
+    server.auth.forget_all();
+    StatusCode::NO_CONTENT
 }
 
 async fn metrics(State(server): State<Arc<Server>>) -> String {

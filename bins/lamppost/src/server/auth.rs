@@ -150,6 +150,16 @@ impl Authenticator {
         }
     }
 
+    /// Drops one user (`user@realm`) from the cache, so the next REGISTER reads the subscriber table again.
+    pub fn forget(&self, user: &str) -> bool {
+        write(&self.users).remove(user).is_some()
+    }
+
+    /// Drops every cached user.
+    pub fn forget_all(&self) {
+        write(&self.users).clear();
+    }
+
     /// Loads one user from the store into the cache (or remembers that it does not exist).
     pub async fn fetch(&self, username: &str, realm: &str) {
         let entry = match self.store.subscriber(username, realm).await {

@@ -222,3 +222,37 @@ fn default_challenge_is_md5_only_for_compatibility() {
         Algorithm::Md5
     );
 }
+
+#[test]
+fn a_user_removed_with_the_cli_can_no_longer_register() {
+    let s = server("");
+    let phone = Udp::new(s.sip);
+    let login = |phone: &Udp| {
+        let reg = Register::new("alice", "example.com")
+            .contact("<sip:alice@192.0.2.1>")
+            .expires(600);
+        let c = challenge(&phone.send(&reg), Algorithm::Md5);
+        phone
+            .send(&authorize(&reg.next(), &c, "alice", "alice-pw", 1))
+            .status()
+    };
+    assert_eq!(login(&phone), 200, "cached after the first registration");
+    let (ok, out, err) = s.cli(&["user", "remove", "alice@example.com"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("running server"),
+        "the CLI tells the server: {out}"
+    );
+    assert_eq!(
+        login(&phone),
+        401,
+        "the running server must not keep accepting a removed user"
+    );
+    let (ok, _, err) = s.cli(&["user", "add", "alice@example.com", "--password", "alice-pw"]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        login(&phone),
+        200,
+        "and a user added again is accepted without waiting"
+    );
+}
