@@ -45,6 +45,11 @@ fn add_query_refresh_and_remove_a_binding() {
     assert_eq!(r.status(), 200);
     assert!(r.contacts().is_empty(), "{}", r.raw);
     assert!(s.aor("alice@example.com").is_null());
+    let metrics = s.get("/metrics").unwrap().1;
+    assert!(
+        metrics.contains("lamppost_binding_removals_total{reason=\"unregistered\"} 1"),
+        "{metrics}"
+    );
 }
 
 #[test]
@@ -256,6 +261,11 @@ fn contact_parameters_and_instance_are_kept_and_listed() {
     assert_eq!(r.status(), 200);
     assert_eq!(r.contacts().len(), 1, "{}", r.raw);
     assert!(r.contacts()[0].contains("203.0.113.5"));
+    let metrics = s.get("/metrics").unwrap().1;
+    assert!(
+        metrics.contains("lamppost_binding_removals_total{reason=\"replaced\"} 1"),
+        "{metrics}"
+    );
 }
 
 #[test]
