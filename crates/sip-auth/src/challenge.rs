@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use crate::Error;
-use crate::params::{digest_params, known_index, set_once, write_quoted};
+use crate::params::{known_params, write_quoted};
 use crate::{Algorithm, Qop};
 
 /// The `qop` options a challenge offers.
@@ -47,13 +47,7 @@ impl<'a> Challenge<'a> {
     /// `realm` and `nonce` are required; an unknown algorithm is [`Error::UnsupportedAlgorithm`] (a client
     /// receiving several challenges uses one it can parse). Unknown parameters are ignored.
     pub fn parse(value: &'a str) -> Result<Self, Error> {
-        let mut slots: [Option<Cow<'a, str>>; KNOWN.len()] = Default::default();
-        for param in digest_params(value)? {
-            let (name, value) = param?;
-            if let Some(index) = known_index(name, &KNOWN) {
-                set_once(&mut slots[index], KNOWN[index], value)?;
-            }
-        }
+        let slots = known_params(value, &KNOWN)?;
         let [realm, nonce, opaque, algorithm, qop, stale] = slots;
         let qop = qop.map(|list| {
             list.split(',')

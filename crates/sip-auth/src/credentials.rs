@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 
 use crate::Error;
-use crate::params::{digest_params, known_index, set_once};
+use crate::params::known_params;
 use crate::{Algorithm, Qop};
 
 /// The nonce count (`nc`) of a request: its value and its text exactly as sent, which the response digest covers.
@@ -83,13 +83,7 @@ impl<'a> Credentials<'a> {
     /// not eight non-zero hex digits, or is sent without `qop`; an unknown `qop`; an unknown algorithm
     /// ([`Error::UnsupportedAlgorithm`]).
     pub fn parse(value: &'a str) -> Result<Self, Error> {
-        let mut slots: [Option<Cow<'a, str>>; KNOWN.len()] = Default::default();
-        for param in digest_params(value)? {
-            let (name, value) = param?;
-            if let Some(index) = known_index(name, &KNOWN) {
-                set_once(&mut slots[index], KNOWN[index], value)?;
-            }
-        }
+        let slots = known_params(value, &KNOWN)?;
         let [
             username,
             realm,

@@ -169,6 +169,22 @@ pub(crate) fn known_index(name: &str, known: &[&str]) -> Option<usize> {
     known.iter().position(|k| k.eq_ignore_ascii_case(name))
 }
 
+/// The values of the `known` parameters of a `Digest` header value, in `known`'s order; unknown parameters are
+/// ignored, a repeated known one is [`Error::Duplicate`].
+pub(crate) fn known_params<'a, const N: usize>(
+    value: &'a str,
+    known: &[&'static str; N],
+) -> Result<[Option<Cow<'a, str>>; N], Error> {
+    let mut slots: [Option<Cow<'a, str>>; N] = std::array::from_fn(|_| None);
+    for param in digest_params(value)? {
+        let (name, value) = param?;
+        if let Some(index) = known_index(name, known) {
+            set_once(&mut slots[index], known[index], value)?;
+        }
+    }
+    Ok(slots)
+}
+
 /// Writes `value` as a quoted-string, escaping `"` and `\`.
 ///
 /// CR, LF and other control characters except tab cannot appear in a quoted-string and are dropped, so a value
