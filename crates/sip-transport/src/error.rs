@@ -66,6 +66,21 @@ pub enum TransportError {
         /// The remote address.
         remote: SocketAddr,
     },
+    /// An outgoing connection could not be opened.
+    #[error("cannot connect to {remote}: {source}")]
+    Connect {
+        /// The destination.
+        remote: SocketAddr,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+    /// The connection table is full.
+    #[error("cannot connect to {remote}: connection limit reached")]
+    TooManyConnections {
+        /// The destination.
+        remote: SocketAddr,
+    },
     /// The transports have been shut down.
     #[error("transports are shut down")]
     ShutDown,

@@ -27,6 +27,8 @@ pub struct TransportLimits {
     /// [`Handler`](crate::Handler) inline, so this many messages per socket can be handled at
     /// once. Values below 1 count as 1. Defaults to the number of available cores, at most 8.
     pub udp_workers: usize,
+    /// How long opening an outgoing connection may take before it fails.
+    pub connect_timeout: Duration,
 }
 
 impl Default for TransportLimits {
@@ -40,6 +42,7 @@ impl Default for TransportLimits {
             udp_workers: thread::available_parallelism()
                 .map_or(1, NonZeroUsize::get)
                 .min(MAX_DEFAULT_UDP_WORKERS),
+            connect_timeout: Duration::from_secs(5),
         }
     }
 }

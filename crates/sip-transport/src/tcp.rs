@@ -1,6 +1,7 @@
 //! The TCP transport: an accept loop, and per connection a reader and a writer task.
 
 use std::io;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::connections::{Connection, Connections, NewConnection};
+use crate::error::TransportError;
 use crate::framing::{Frame, FrameError, StreamFramer};
 use crate::handler_call::deliver;
 use crate::inbound::{Handler, Inbound};
@@ -33,6 +35,15 @@ pub(crate) struct TcpContext {
     pub(crate) connections: Connections,
     pub(crate) shutdown: CancellationToken,
     pub(crate) tasks: TaskTracker,
+}
+
+impl std::fmt::Debug for TcpContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TcpContext")
+            .field("limits", &self.limits)
+            .field("connections", &self.connections.len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why a connection closed, for the logs.
@@ -107,6 +118,41 @@ pub(crate) async fn accept_loop(listener: TcpListener, ctx: Arc<TcpContext>) {
         ctx.tasks
             .spawn(run_connection(Arc::clone(&ctx), connection, stream, queue));
     }
+}
+
+/// Opens a connection to `remote` (within [`TransportLimits::connect_timeout`]), registers it
+/// in the connection table and serves it like an accepted one: messages arriving on it go to
+/// the handler, and its close is reported.
+pub(crate) async fn connect(
+    ctx: &Arc<TcpContext>,
+    remote: SocketAddr,
+) -> Result<ReplyHandle, TransportError> {
+    let connect_error = |source| TransportError::Connect { remote, source };
+    let stream = tokio::time::timeout(ctx.limits.connect_timeout, TcpStream::connect(remote))
+        .await
+        .map_err(|_| connect_error(io::ErrorKind::TimedOut.into()))?
+        .map_err(connect_error)?;
+    let local = stream.local_addr().map_err(connect_error)?;
+    let new = NewConnection {
+        transport: Transport::Tcp,
+        local,
+        remote,
+        writer_queue: ctx.limits.writer_queue,
+        max_connections: ctx.limits.max_connections,
+        shutdown: &ctx.shutdown,
+    };
+    let (connection, queue) = ctx
+        .connections
+        .try_insert(new)
+        .ok_or(TransportError::TooManyConnections { remote })?;
+    if let Err(error) = stream.set_nodelay(true) {
+        tracing::debug!(%remote, %error, "cannot set TCP_NODELAY");
+    }
+    tracing::debug!(id = connection.id(), %remote, %local, "TCP connection opened");
+    let handle = ReplyHandle::stream(Arc::clone(&connection));
+    ctx.tasks
+        .spawn(run_connection(Arc::clone(ctx), connection, stream, queue));
+    Ok(handle)
 }
 
 /// Whether an accept error concerns only the one connection being accepted.

@@ -15,6 +15,7 @@ use crate::error::TransportError;
 use crate::inbound::Handler;
 use crate::limits::TransportLimits;
 use crate::listen::Listen;
+use crate::reply::ReplyHandle;
 use crate::socket;
 use crate::tcp::{self, TcpContext};
 use crate::udp::UdpEndpoint;
@@ -29,6 +30,8 @@ pub struct Transports {
     udp: Vec<Arc<UdpEndpoint>>,
     connections: Connections,
     shutdown: CancellationToken,
+    /// What TCP connections, accepted or opened, run with.
+    tcp: Arc<TcpContext>,
     /// Tracks the TCP tasks and, by token, the UDP receive threads.
     tasks: TaskTracker,
 }
@@ -61,20 +64,24 @@ impl Transports {
 
         // Built before anything is started, so that an error below drops it, which stops
         // whatever was already started.
-        let mut transports = Self {
-            bound,
-            udp: Vec::new(),
-            connections: Connections::default(),
-            shutdown: CancellationToken::new(),
-            tasks: TaskTracker::new(),
-        };
+        let connections = Connections::default();
+        let shutdown = CancellationToken::new();
+        let tasks = TaskTracker::new();
         let tcp = Arc::new(TcpContext {
             handler: Arc::clone(&handler),
             limits: limits.clone(),
-            connections: transports.connections.clone(),
-            shutdown: transports.shutdown.clone(),
-            tasks: transports.tasks.clone(),
+            connections: connections.clone(),
+            shutdown: shutdown.clone(),
+            tasks: tasks.clone(),
         });
+        let mut transports = Self {
+            bound,
+            udp: Vec::new(),
+            connections,
+            shutdown,
+            tcp: Arc::clone(&tcp),
+            tasks,
+        };
         let workers = limits.udp_workers.max(1);
         let mut next_worker = 0;
         for (&listen, socket) in listens.iter().zip(sockets) {
@@ -143,6 +150,17 @@ impl Transports {
                 .send(data),
             other => Err(TransportError::Unsupported(other)),
         }
+    }
+
+    /// Opens a TCP connection to `remote` from an ephemeral local port, and serves it like an
+    /// accepted one: messages arriving on it reach the handler, and its close is reported with
+    /// [`Handler::on_connection_closed`]. Must be called within a tokio runtime; the connection's
+    /// tasks run on it.
+    pub async fn connect_tcp(&self, remote: SocketAddr) -> Result<ReplyHandle, TransportError> {
+        if self.shutdown.is_cancelled() {
+            return Err(TransportError::ShutDown);
+        }
+        tcp::connect(&self.tcp, remote).await
     }
 
     /// Stops accepting and receiving, closes every connection (flushing queued messages for

@@ -270,3 +270,46 @@ async fn shutdown_closes_connections() {
     harness.closed().await;
     assert!(TcpStream::connect(harness.addr(0)).await.is_err());
 }
+
+#[tokio::test]
+async fn an_opened_connection_carries_messages_both_ways_and_reports_its_close() {
+    // The peer is a plain listener; the transports open the connection to it.
+    let peer = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mut harness = Harness::start(&["tcp:127.0.0.1:0"], &short_linger());
+    let handle = harness
+        .transports
+        .connect_tcp(peer.local_addr().unwrap())
+        .await
+        .unwrap();
+    let (mut accepted, from) = peer.accept().await.unwrap();
+    assert_eq!(handle.remote(), peer.local_addr().unwrap());
+    assert_eq!(handle.local(), from);
+    assert_eq!(harness.transports.connections().len(), 1);
+
+    handle.send(Bytes::from_static(OPTIONS)).unwrap();
+    assert_eq!(read_exact(&mut accepted, OPTIONS.len()).await, OPTIONS);
+    accepted.write_all(OPTIONS).await.unwrap();
+    let msg = harness.message().await;
+    assert_eq!(msg.data, OPTIONS);
+    assert_eq!(msg.connection, handle.connection());
+
+    drop(accepted);
+    let (id, remote) = harness.closed().await;
+    assert_eq!(Some(id), handle.connection());
+    assert_eq!(remote, peer.local_addr().unwrap());
+    assert!(handle.send(Bytes::from_static(OPTIONS)).is_err());
+}
+
+#[tokio::test]
+async fn connecting_to_a_closed_port_is_a_connect_error() {
+    let harness = Harness::start(&["tcp:127.0.0.1:0"], &short_linger());
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap()
+    };
+    let error = harness.transports.connect_tcp(closed).await.unwrap_err();
+    assert!(
+        matches!(error, TransportError::Connect { remote, .. } if remote == closed),
+        "{error}"
+    );
+}
