@@ -1,4 +1,6 @@
-//! Command-line interface: `serve`, `user …`, `aor …`, `status`, `reload`.
+//! Command-line interface: `serve`, `user …`, `aor …`, `reg …`, `status`, `reload`.
+
+mod reg;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -30,6 +32,9 @@ enum Command {
     /// Inspect addresses-of-record through the running server's management API.
     #[command(subcommand)]
     Aor(AorCommand),
+    /// Outbound registrations to SIP trunks, through the running server's management API.
+    #[command(subcommand)]
+    Reg(reg::RegCommand),
     /// Show the running server's status.
     Status(ApiArgs),
     /// Make the running server re-read its configuration file.
@@ -93,6 +98,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     match args.command {
         Command::Serve => crate::server::run(loaded),
         Command::User(cmd) => runtime()?.block_on(user(loaded, cmd)),
+        Command::Reg(cmd) => runtime()?.block_on(reg::run(&loaded, cmd)),
         Command::Aor(AorCommand::Show { aor, api }) => {
             let base = api_base(&loaded, &api)?;
             let aor = crate::api::canonical_aor(&aor);

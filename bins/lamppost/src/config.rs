@@ -29,6 +29,8 @@ pub struct Config {
     pub http: HttpSection,
     /// Logging.
     pub log: LogSection,
+    /// Outbound registrations to SIP trunks.
+    pub uac: UacSection,
 }
 
 /// `[sip]`
@@ -119,6 +121,84 @@ pub struct LogSection {
     pub level: String,
 }
 
+/// `[uac]`: outbound registrations, from a Kamailio-compatible `uacreg` table and from the config file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UacSection {
+    /// Where the `uacreg` table lives: `"store"` (the store's own SQLite file), a `sqlite://`, `mysql://` or
+    /// `postgres://` URL, or `""` for no table.
+    pub table_url: Spanned<String>,
+    /// The table's name.
+    pub table: Spanned<String>,
+    /// `host[:port]` advertised in the Contact of rows that set no `contact_addr`; empty: the SIP listen address.
+    pub contact_addr: String,
+    /// First REGISTERs after a start or reload are spread at random over this many seconds (on top of `reg_delay`).
+    pub initial_spread: u64,
+    /// Send `Expires: 0` for every registration when the server stops.
+    pub unregister_on_shutdown: bool,
+    /// SIP timer T1 in milliseconds (UDP retransmissions start at T1 and double up to 4 s).
+    pub t1_ms: Spanned<u64>,
+    /// Seconds without a final response before a REGISTER counts as timed out (Timer F).
+    pub timeout: Spanned<u64>,
+    /// Registrations written in the config file, with the `uacreg` column names.
+    pub registration: Vec<Spanned<UacRegistrationEntry>>,
+}
+
+/// `[[uac.registration]]`: one registration, with the `uacreg` table's column names. Its `Debug` hides the secrets.
+#[derive(Default, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UacRegistrationEntry {
+    /// Unique id of the registration; also the Contact user unless `contact_user` is set.
+    pub l_uuid: String,
+    /// Local user that calls from this trunk registration are handed to.
+    pub l_username: String,
+    /// Local domain of that user.
+    pub l_domain: String,
+    /// User registered at the trunk (To/From).
+    pub r_username: String,
+    /// The trunk's domain (Request-URI, To/From host).
+    pub r_domain: String,
+    /// Expected digest realm; empty accepts the trunk's.
+    pub realm: String,
+    /// Digest user name; empty uses `r_username`.
+    pub auth_username: String,
+    /// Digest password.
+    pub auth_password: String,
+    /// Digest HA1, used instead of the password when set.
+    pub auth_ha1: String,
+    /// Next hop as a SIP URI, e.g. `sip:203.0.113.5:5060;transport=tcp`; empty sends to `r_domain`.
+    pub auth_proxy: String,
+    /// Requested expiry in seconds; 0 never registers.
+    pub expires: i64,
+    /// 1 = disabled.
+    pub flags: i64,
+    /// Seconds to wait after start before the first REGISTER.
+    pub reg_delay: i64,
+    /// Local socket to send from, e.g. `udp:192.0.2.1:5060`.
+    pub socket: String,
+    /// `host[:port]` for the Contact.
+    pub contact_addr: String,
+    /// Contact user; empty uses `l_uuid`.
+    pub contact_user: String,
+}
+
+impl std::fmt::Debug for UacRegistrationEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let set = |s: &str| if s.is_empty() { "" } else { "<set>" };
+        f.debug_struct("UacRegistrationEntry")
+            .field("l_uuid", &self.l_uuid)
+            .field("l_username", &self.l_username)
+            .field("l_domain", &self.l_domain)
+            .field("r_username", &self.r_username)
+            .field("r_domain", &self.r_domain)
+            .field("auth_username", &self.auth_username)
+            .field("auth_password", &set(&self.auth_password))
+            .field("auth_ha1", &set(&self.auth_ha1))
+            .field("auth_proxy", &self.auth_proxy)
+            .finish_non_exhaustive()
+    }
+}
+
 fn spanned<T>(v: T) -> Spanned<T> {
     Spanned::new(0..0, v)
 }
@@ -181,6 +261,21 @@ impl Default for HttpSection {
     }
 }
 
+impl Default for UacSection {
+    fn default() -> Self {
+        Self {
+            table_url: spanned("store".into()),
+            table: spanned("uacreg".into()),
+            contact_addr: String::new(),
+            initial_spread: 10,
+            unregister_on_shutdown: true,
+            t1_ms: spanned(500),
+            timeout: spanned(32),
+            registration: Vec::new(),
+        }
+    }
+}
+
 impl Default for LogSection {
     fn default() -> Self {
         Self {
@@ -239,6 +334,8 @@ impl Loaded {
         loaded.registrar_config()?;
         loaded.listens()?;
         loaded.http_listen()?;
+        loaded.uac_table()?;
+        loaded.uac_timers()?;
         Ok(loaded)
     }
 
@@ -295,6 +392,90 @@ impl Loaded {
                 ),
             )
         })
+    }
+
+    /// The `uacreg` table's URL (`None`: no table) and name. `"store"` names the store's SQLite file.
+    pub fn uac_table(&self) -> anyhow::Result<Option<(String, String)>> {
+        let u = &self.config.uac;
+        let url = match u.table_url.get_ref().as_str() {
+            "" => return Ok(None),
+            "store" => {
+                let store = self.config.store.url.get_ref();
+                if !store.starts_with("sqlite:") {
+                    return self.error(
+                        u.table_url.span(),
+                        "uac.table_url",
+                        "\"store\" works only with a sqlite: store; give the table's own URL",
+                    );
+                }
+                store.clone()
+            }
+            url if ["sqlite:", "mysql://", "mariadb://", "postgres://", "postgresql://"]
+                .iter()
+                .any(|scheme| url.starts_with(scheme)) =>
+            {
+                url.to_owned()
+            }
+            other => {
+                return self.error(
+                    u.table_url.span(),
+                    "uac.table_url",
+                    &format!(
+                        "{other:?} is not a database URL; use \"store\", \"sqlite://path.db\", \
+                         \"mysql://user@host/db\", \"postgres://user@host/db\" or \"\" for none"
+                    ),
+                );
+            }
+        };
+        let table = u.table.get_ref();
+        if table.is_empty()
+            || !table
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            return self.error(
+                u.table.span(),
+                "uac.table",
+                &format!("{table:?} is not a plain table name; use letters, digits and _"),
+            );
+        }
+        Ok(Some((url, table.clone())))
+    }
+
+    /// The client transaction timers T1 and F.
+    pub fn uac_timers(&self) -> anyhow::Result<(std::time::Duration, std::time::Duration)> {
+        let u = &self.config.uac;
+        let (t1, f) = (*u.t1_ms.get_ref(), *u.timeout.get_ref());
+        if !(10..=10_000).contains(&t1) {
+            return self.error(
+                u.t1_ms.span(),
+                "uac.t1_ms",
+                &format!("{t1} is out of range; use 10..=10000 (RFC 3261's default is 500)"),
+            );
+        }
+        if f == 0 || f.saturating_mul(1000) <= t1 {
+            return self.error(
+                u.timeout.span(),
+                "uac.timeout",
+                &format!("{f} s must be longer than t1_ms; RFC 3261's default is 32"),
+            );
+        }
+        Ok((
+            std::time::Duration::from_millis(t1),
+            std::time::Duration::from_secs(f),
+        ))
+    }
+
+    /// 1-based line where the config file defines `span`, for errors about rows from the file.
+    pub fn line_of_span(&self, span: std::ops::Range<usize>) -> Option<usize> {
+        (!self.text.is_empty()).then(|| line_of(&self.text, span.start))
+    }
+
+    /// The file name for error messages.
+    pub fn file_name(&self) -> String {
+        self.path
+            .as_deref()
+            .map_or_else(|| "<defaults>".to_owned(), |p| p.display().to_string())
     }
 
     /// The registrar rules, validated.
@@ -470,6 +651,25 @@ mod tests {
     #[test]
     fn wrong_type_is_reported_with_line() {
         let e = err("[registrar]\n\nmin_expires = \"soon\"\n");
+        assert!(e.starts_with("test.toml:3:"), "{e}");
+    }
+
+    #[test]
+    fn uac_table_url_and_timers_are_checked() {
+        let l = Loaded::parse("", None).unwrap();
+        assert_eq!(
+            l.uac_table().unwrap(),
+            Some(("sqlite://data/lamppost.db".into(), "uacreg".into()))
+        );
+        let l = Loaded::parse("[uac]\ntable_url = \"\"\n", None).unwrap();
+        assert_eq!(l.uac_table().unwrap(), None);
+        let e = err("[uac]\n\ntable_url = \"redis://x\"\n");
+        assert!(e.starts_with("test.toml:3: uac.table_url"), "{e}");
+        let e = err("[uac]\ntable = \"uacreg; drop\"\n");
+        assert!(e.starts_with("test.toml:2: uac.table"), "{e}");
+        let e = err("[uac]\nt1_ms = 0\n");
+        assert!(e.starts_with("test.toml:2: uac.t1_ms"), "{e}");
+        let e = err("[[uac.registration]]\nl_uuid = \"a\"\nexpire = 5\n");
         assert!(e.starts_with("test.toml:3:"), "{e}");
     }
 

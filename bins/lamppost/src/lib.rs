@@ -6,4 +6,5 @@ pub mod api;
 pub mod cli;
 pub mod config;
 pub mod server;
+pub mod uac;
 pub mod users;

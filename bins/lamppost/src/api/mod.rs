@@ -9,9 +9,15 @@
 //! | POST | `/api/reload` | re-read the config file's registrar and auth rules, forget cached users |
 //! | POST | `/api/users/{user}/forget` | forget one cached user (after the subscriber table changed) |
 //! | POST | `/api/users/forget` | forget every cached user |
+//! | GET | `/api/registrations` | every outbound registration to a trunk, with its live state |
+//! | POST | `/api/registrations` | add one (JSON with the `uacreg` column names) to the table and start it |
+//! | GET, DELETE | `/api/registrations/{id}` | one registration; DELETE removes it from the table and unregisters |
+//! | POST | `/api/registrations/{id}/refresh`, `/enable`, `/disable` | register now; enable or disable (kept in the table) |
+//! | POST | `/api/registrations/reload` | re-read the table and config; only what changed re-registers |
 //! | GET | `/metrics` | Prometheus text format |
 
 pub mod dto;
+mod registrations;
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -38,6 +44,7 @@ pub fn router(server: Arc<Server>) -> Router {
         .route("/api/users/forget", post(forget_users))
         .route("/api/users/{user}/forget", post(forget_user))
         .route("/metrics", get(metrics))
+        .merge(registrations::routes())
         .with_state(server)
 }
 

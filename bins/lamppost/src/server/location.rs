@@ -68,6 +68,12 @@ impl Location {
         }
     }
 
+    /// How many unexpired bindings `aor` (canonical form) has.
+    pub fn binding_count(&self, aor: &str) -> usize {
+        let now = registrar::UnixTime::from_system(SystemTime::now());
+        self.shard(aor).table().live(aor, now).count()
+    }
+
     /// Calls `f` on each shard in turn (for dumps and counts).
     pub fn for_each(&self, mut f: impl FnMut(&Registrar)) {
         for s in &self.shards {

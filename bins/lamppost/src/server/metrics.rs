@@ -30,10 +30,18 @@ impl Metrics {
         }
     }
 
-    /// The exposition text, with the current table sizes.
-    pub(crate) fn render(&self, aors: usize, bindings: usize) -> String {
+    /// The exposition text, with the current table sizes and outbound registrations per state.
+    pub(crate) fn render(
+        &self,
+        aors: usize,
+        bindings: usize,
+        uac_states: &[(&'static str, usize)],
+    ) -> String {
         gauge!("lamppost_aors").set(aors as f64);
         gauge!("lamppost_bindings").set(bindings as f64);
+        for &(state, count) in uac_states {
+            gauge!("lamppost_uac_registrations", "state" => state).set(count as f64);
+        }
         self.handle
             .as_ref()
             .map(PrometheusHandle::render)
@@ -67,6 +75,11 @@ pub(crate) fn register_response(status: u16) {
         _ => 8,
     };
     counters[i].increment(1);
+}
+
+/// Counts a request a trunk sent to one of our outbound registrations' Contacts.
+pub(crate) fn trunk_request() {
+    counter!("lamppost_uac_inbound_requests_total").increment(1);
 }
 
 /// Counts a message that could not be parsed.

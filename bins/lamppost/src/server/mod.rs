@@ -17,6 +17,7 @@ use tracing::{info, warn};
 
 use crate::api::dto::StatusView;
 use crate::config::Loaded;
+use crate::uac::Uac;
 pub use auth::Authenticator;
 pub use location::Location;
 
@@ -35,6 +36,8 @@ pub struct Server {
     started: Instant,
     listening: RwLock<Vec<String>>,
     metrics: metrics::Metrics,
+    /// Outbound registrations to trunks.
+    pub uac: Uac,
 }
 
 impl Server {
@@ -109,7 +112,8 @@ impl Server {
             aors += r.table().aor_count();
             bindings += r.table().len();
         });
-        self.metrics.render(aors, bindings)
+        self.metrics
+            .render(aors, bindings, &self.uac.state_counts())
     }
 }
 
@@ -179,6 +183,7 @@ async fn serve(loaded: Loaded) -> anyhow::Result<()> {
     // Bindings that expired while the server was down are removed from the store too.
     let expired = location.expire(SystemTime::now());
     let auth = Authenticator::new(&loaded, store.clone()).await?;
+    let (uac, uac_inbox) = Uac::channel();
 
     let server = Arc::new(Server {
         location,
@@ -189,6 +194,7 @@ async fn serve(loaded: Loaded) -> anyhow::Result<()> {
         started: Instant::now(),
         listening: RwLock::new(Vec::new()),
         metrics: metrics::Metrics::new(),
+        uac,
     });
     if !expired.is_empty() {
         server.persist(expired).await?;
@@ -203,8 +209,9 @@ async fn serve(loaded: Loaded) -> anyhow::Result<()> {
         server.clone(),
         limits.max_message_size,
     ));
-    let transports =
-        Transports::bind(&listens, service, &limits).context("cannot bind the SIP listeners")?;
+    let transports = Arc::new(
+        Transports::bind(&listens, service, &limits).context("cannot bind the SIP listeners")?,
+    );
     let bound: Vec<String> = transports
         .local_addrs()
         .iter()
@@ -226,6 +233,12 @@ async fn serve(loaded: Loaded) -> anyhow::Result<()> {
         }
     });
 
+    let uac_task = server
+        .uac
+        .start(uac_inbox, &loaded, transports.clone())
+        .await
+        .context("cannot start outbound registrations")?;
+
     let sweeper = tokio::spawn(expiry_sweeps(
         server.clone(),
         Duration::from_secs(*loaded.config.registrar.expiry_interval.get_ref()),
@@ -233,6 +246,15 @@ async fn serve(loaded: Loaded) -> anyhow::Result<()> {
 
     shutdown_signal().await;
     info!("shutting down");
+    let (_, uac_timeout) = loaded.uac_timers()?;
+    server
+        .uac
+        .shutdown(
+            loaded.config.uac.unregister_on_shutdown,
+            uac_timeout.min(Duration::from_secs(5)),
+        )
+        .await;
+    uac_task.abort();
     transports.shutdown().await;
     sweeper.abort();
     api_task.abort();

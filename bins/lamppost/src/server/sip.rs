@@ -8,7 +8,7 @@ use registrar::reply::{start, write_reply};
 use registrar::{Identity, Source, Target, precheck};
 use sip_msg::{Limits, Message, Method};
 use sip_transport::{FrameError, Handler, Inbound, ReplyHandle};
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 
 use super::Server;
 use super::auth::AuthStep;
@@ -46,6 +46,10 @@ impl Handler for SipService {
         handle(&self.server, &self.limits, &self.runtime, inbound);
     }
 
+    fn on_connection_closed(&self, id: u64, _remote: std::net::SocketAddr) {
+        self.server.uac.connection_closed(id);
+    }
+
     fn on_invalid(&self, inbound: Inbound, error: &FrameError) {
         debug!(remote = %inbound.remote, %error, "unframeable message on a stream");
         metrics::parse_error();
@@ -77,9 +81,16 @@ fn handle(
         }
     };
     let Some(method) = msg.method() else {
-        // Responses belong to client transactions, which this server does not start yet.
+        // Responses belong to the outbound registrations' client transactions.
+        server.uac.deliver_response(inbound.data.clone());
         return;
     };
+    if !matches!(method, Method::Register | Method::Ack | Method::Options)
+        && let Some(target) = request_user(&msg).and_then(|user| server.uac.inbound_target(user))
+    {
+        from_trunk(server, &inbound, &msg, method, &target, out);
+        return;
+    }
     match method {
         Method::Register => register(server, limits, runtime, &inbound, &msg, out),
         Method::Ack => {}
@@ -111,6 +122,46 @@ fn handle(
                 send(&inbound.reply, out);
             }
         }
+    }
+}
+
+/// The user part of the Request-URI.
+fn request_user<'a>(msg: &Message<'a>) -> Option<&'a str> {
+    let uri = msg.request_uri()?;
+    let rest = uri.split_once(':')?.1;
+    let (user, _) = rest.split_once('@')?;
+    Some(user.split(';').next().unwrap_or(user))
+}
+
+/// A request a trunk sent to one of our registrations' Contacts: it is for the registration's local AOR. Routing
+/// to that AOR's bindings comes with the proxy; until then it is logged and answered 480.
+fn from_trunk(
+    server: &Server,
+    inbound: &Inbound,
+    msg: &Message<'_>,
+    method: Method<'_>,
+    target: &crate::uac::InboundTarget,
+    mut out: Vec<u8>,
+) {
+    let bindings = server.location.binding_count(&target.local_aor);
+    info!(
+        registration = %target.registration,
+        local_aor = %target.local_aor,
+        method = method.as_str(),
+        from = %inbound.remote,
+        bindings,
+        "request from a trunk for a local AOR; routing is not available yet, answered 480"
+    );
+    metrics::trunk_request();
+    if write_reply(
+        &mut out,
+        msg,
+        inbound.remote,
+        480,
+        "Temporarily Unavailable",
+        &[("Retry-After", "60")],
+    ) {
+        send(&inbound.reply, out);
     }
 }
 

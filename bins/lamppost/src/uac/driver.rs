@@ -1,0 +1,525 @@
+//! The task that runs every outbound registration: it feeds each sans-IO [`Registration`] with responses,
+//! timer expiries, send failures and operator commands, and sends what they ask.
+//!
+//! Timers are one binary heap of `(deadline, id)`; an entry whose deadline moved is skipped when it pops (each
+//! registration remembers the deadline it is scheduled for), so thousands of registrations cost one sleep.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use sip_msg::{Limits, Message};
+use sip_transport::{ReplyHandle, Transports};
+use sip_uac::{Registration, State, Timers};
+use tokio::sync::{mpsc, oneshot};
+use tracing::{info, warn};
+use uacreg::UacRow;
+
+use super::account::Origin;
+use super::inbound::{InboundMap, InboundTarget};
+use super::sender::{Failed, Sender};
+use super::source::{Definition, Sources};
+use super::view::{RegistrationView, view};
+use super::{ReloadReport, UacError};
+
+/// Everything the driver reacts to.
+pub(crate) enum Event {
+    /// A SIP response arrived on one of our sockets.
+    Response(Bytes),
+    /// A TCP connection closed.
+    ConnectionClosed(u64),
+    /// A name lookup finished.
+    Resolved {
+        key: (String, u16),
+        result: Result<Vec<std::net::SocketAddr>, String>,
+    },
+    /// An outgoing connection was opened, or failed.
+    Connected {
+        remote: std::net::SocketAddr,
+        result: Result<ReplyHandle, String>,
+    },
+    /// An operator command.
+    Control(Control),
+}
+
+/// Operator commands, each with the channel its answer goes to.
+pub(crate) enum Control {
+    List(oneshot::Sender<Vec<RegistrationView>>),
+    Show(String, oneshot::Sender<Result<RegistrationView, UacError>>),
+    Refresh(String, oneshot::Sender<Result<RegistrationView, UacError>>),
+    SetEnabled(String, bool, oneshot::Sender<Result<RegistrationView, UacError>>),
+    Reload(oneshot::Sender<Result<ReloadReport, UacError>>),
+    Add(Box<UacRow>, oneshot::Sender<Result<RegistrationView, UacError>>),
+    Remove(String, oneshot::Sender<Result<(), UacError>>),
+    Shutdown(bool, oneshot::Sender<()>),
+}
+
+/// Settings fixed at start.
+pub(crate) struct Settings {
+    pub(crate) sources: Sources,
+    pub(crate) timers: Timers,
+    pub(crate) initial_spread: Duration,
+}
+
+/// One running registration.
+struct Entry {
+    reg: Registration,
+    origin: Origin,
+    /// The deadline it sits in the heap for.
+    scheduled: Option<Instant>,
+    /// Removed from its source: unregistering, dropped once finished.
+    leaving: bool,
+}
+
+/// The driver's state.
+pub(crate) struct Driver {
+    settings: Settings,
+    entries: HashMap<String, Entry>,
+    by_call_id: HashMap<String, String>,
+    timers: BinaryHeap<Reverse<(Instant, String)>>,
+    sender: Sender,
+    inbound: Arc<InboundMap>,
+    counts: Arc<Mutex<Vec<(&'static str, usize)>>>,
+    limits: Limits,
+    seed: u64,
+    stopping: Option<oneshot::Sender<()>>,
+}
+
+impl Driver {
+    /// A driver with no registrations yet; [`Driver::run`] loads them.
+    pub(crate) fn new(
+        settings: Settings,
+        transports: Arc<Transports>,
+        events: mpsc::Sender<Event>,
+        inbound: Arc<InboundMap>,
+        counts: Arc<Mutex<Vec<(&'static str, usize)>>>,
+    ) -> Self {
+        Self {
+            settings,
+            entries: HashMap::new(),
+            by_call_id: HashMap::new(),
+            timers: BinaryHeap::new(),
+            sender: Sender::new(transports, events),
+            inbound,
+            counts,
+            limits: Limits::default(),
+            seed: rand::random(),
+            stopping: None,
+        }
+    }
+
+    /// Loads the registrations and runs them until shut down (or every handle is gone).
+    pub(crate) async fn run(mut self, mut events: mpsc::Receiver<Event>) {
+        match self.reload().await {
+            Ok(report) => info!(
+                registrations = self.entries.len(),
+                errors = report.errors.len(),
+                "outbound registrations loaded"
+            ),
+            Err(e) => warn!(error = %e, "outbound registrations not loaded; fix the table and run `lamppost reg reload`"),
+        }
+        let mut gauges = tokio::time::interval(Duration::from_secs(1));
+        gauges.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let next = self.timers.peek().map(|Reverse((t, _))| *t);
+            let sleep = tokio::time::sleep_until(tokio::time::Instant::from_std(
+                next.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600)),
+            ));
+            tokio::select! {
+                event = events.recv() => match event {
+                    Some(event) => self.handle(event).await,
+                    None => break,
+                },
+                () = sleep, if next.is_some() => self.fire_timers(Instant::now()),
+                _ = gauges.tick() => self.publish_counts(),
+            }
+            if self.stopping.is_some() && self.entries.values().all(|e| e.reg.is_finished()) {
+                break;
+            }
+        }
+        self.publish_counts();
+        if let Some(done) = self.stopping.take() {
+            let _ = done.send(());
+        }
+    }
+
+    async fn handle(&mut self, event: Event) {
+        let now = Instant::now();
+        match event {
+            Event::Response(data) => self.response(&data, now),
+            Event::ConnectionClosed(connection) => {
+                for id in self.sender.connection_closed(connection) {
+                    self.with(&id, now, |reg| reg.connection_lost(now));
+                }
+            }
+            Event::Resolved { key, result } => {
+                let failed = self.sender.resolved(key, result, now);
+                self.fail_sends(failed, now);
+            }
+            Event::Connected { remote, result } => {
+                let failed = self.sender.connected(remote, result);
+                self.fail_sends(failed, now);
+            }
+            Event::Control(control) => self.control(control, now).await,
+        }
+    }
+
+    fn response(&mut self, data: &[u8], now: Instant) {
+        let Ok(msg) = sip_msg::parse(data, &self.limits) else {
+            return;
+        };
+        let Some(id) = msg
+            .call_id()
+            .ok()
+            .and_then(|c| self.by_call_id.get(c))
+            .cloned()
+        else {
+            return;
+        };
+        self.with(&id, now, |reg| {
+            reg.handle_response(now, &msg);
+        });
+    }
+
+    fn fail_sends(&mut self, failed: Vec<Failed>, now: Instant) {
+        for f in failed {
+            let Failed { id, error } = f;
+            self.with(&id, now, move |reg| reg.handle_send_error(now, error));
+        }
+    }
+
+    /// Runs `f` on registration `id`, then sends what it asks and reschedules it.
+    fn with(&mut self, id: &str, now: Instant, f: impl FnOnce(&mut Registration)) {
+        let Some(entry) = self.entries.get_mut(id) else {
+            return;
+        };
+        f(&mut entry.reg);
+        self.after(id, now);
+    }
+
+    /// Sends a registration's transmits, re-indexes its Call-ID, reschedules its timer, and drops it once a
+    /// leaving registration is finished.
+    fn after(&mut self, id: &str, now: Instant) {
+        let mut failed = Vec::new();
+        loop {
+            let Some(entry) = self.entries.get_mut(id) else {
+                return;
+            };
+            let Some(t) = entry.reg.poll_transmit() else {
+                break;
+            };
+            if let Some(f) = self.sender.send(id, t, now) {
+                failed.push(f);
+            }
+        }
+        let Some(entry) = self.entries.get_mut(id) else {
+            return;
+        };
+        for Failed { error, .. } in failed {
+            // A failed send schedules a retry through the timer; it never asks for a send at once.
+            entry.reg.handle_send_error(now, error);
+        }
+        if self.by_call_id.get(entry.reg.call_id()).map(String::as_str) != Some(id) {
+            // The account changed and took a new Call-ID.
+            self.by_call_id.retain(|_, v| v != id);
+            self.by_call_id
+                .insert(entry.reg.call_id().to_owned(), id.to_owned());
+        }
+        if entry.leaving && entry.reg.is_finished() {
+            self.by_call_id.remove(entry.reg.call_id());
+            self.entries.remove(id);
+            return;
+        }
+        let deadline = entry.reg.poll_timeout();
+        if deadline != entry.scheduled {
+            entry.scheduled = deadline;
+            if let Some(t) = deadline {
+                self.timers.push(Reverse((t, id.to_owned())));
+            }
+        }
+    }
+
+    fn fire_timers(&mut self, now: Instant) {
+        while let Some(Reverse((t, _))) = self.timers.peek() {
+            if *t > now {
+                break;
+            }
+            let Some(Reverse((t, id))) = self.timers.pop() else {
+                break;
+            };
+            let Some(entry) = self.entries.get_mut(&id) else {
+                continue;
+            };
+            if entry.scheduled != Some(t) {
+                continue;
+            }
+            entry.scheduled = None;
+            entry.reg.handle_timeout(now);
+            self.after(&id, now);
+        }
+    }
+
+    async fn control(&mut self, control: Control, now: Instant) {
+        match control {
+            Control::List(reply) => {
+                let mut all: Vec<_> = self
+                    .entries
+                    .values()
+                    .filter(|e| !e.leaving)
+                    .map(|e| view(&e.reg, &e.origin, now))
+                    .collect();
+                all.sort_by(|a, b| a.id.cmp(&b.id));
+                let _ = reply.send(all);
+            }
+            Control::Show(id, reply) => {
+                let _ = reply.send(self.view_of(&id, now));
+            }
+            Control::Refresh(id, reply) => {
+                self.with(&id, now, |reg| reg.refresh_now(now));
+                let _ = reply.send(self.view_of(&id, now));
+            }
+            Control::SetEnabled(id, enabled, reply) => {
+                let _ = reply.send(self.set_enabled(&id, enabled, now).await);
+            }
+            Control::Reload(reply) => {
+                let _ = reply.send(self.reload().await);
+            }
+            Control::Add(row, reply) => {
+                let _ = reply.send(self.add(*row).await);
+            }
+            Control::Remove(id, reply) => {
+                let _ = reply.send(self.remove(&id).await);
+            }
+            Control::Shutdown(unregister, done) => {
+                for id in self.entries.keys().cloned().collect::<Vec<_>>() {
+                    self.with(&id, now, |reg| reg.shutdown(now, unregister));
+                }
+                self.stopping = Some(done);
+            }
+        }
+    }
+
+    fn view_of(&self, id: &str, now: Instant) -> Result<RegistrationView, UacError> {
+        self.entries
+            .get(id)
+            .filter(|e| !e.leaving)
+            .map(|e| view(&e.reg, &e.origin, now))
+            .ok_or_else(|| UacError::NotFound(id.to_owned()))
+    }
+
+    async fn set_enabled(
+        &mut self,
+        id: &str,
+        enabled: bool,
+        now: Instant,
+    ) -> Result<RegistrationView, UacError> {
+        let entry = self
+            .entries
+            .get(id)
+            .filter(|e| !e.leaving)
+            .ok_or_else(|| UacError::NotFound(id.to_owned()))?;
+        if let Origin::Table { .. } = entry.origin {
+            // Kept in the table, so the choice survives a restart or reload.
+            let flags = i64::from(!enabled);
+            self.settings
+                .sources
+                .set_flags(id, flags)
+                .await
+                .map_err(UacError::Table)?;
+        }
+        self.with(id, now, |reg| reg.set_enabled(now, enabled));
+        self.view_of(id, now)
+    }
+
+    async fn add(&mut self, mut row: UacRow) -> Result<RegistrationView, UacError> {
+        if self.entries.get(&row.l_uuid).is_some_and(|e| !e.leaving) {
+            return Err(UacError::Invalid(format!(
+                "l_uuid {:?} is already registered; remove it first or pick another id",
+                row.l_uuid
+            )));
+        }
+        // Checked before it is written, so a bad row never reaches the table.
+        self.settings
+            .sources
+            .definition(&row, Origin::Table { id: 0 })
+            .map_err(|e| UacError::Invalid(e.0))?;
+        row.id = self
+            .settings
+            .sources
+            .insert(&row)
+            .await
+            .map_err(UacError::Table)?;
+        let definition = self
+            .settings
+            .sources
+            .definition(&row, Origin::Table { id: row.id })
+            .map_err(|e| UacError::Invalid(e.0))?;
+        let id = definition.account.id.clone();
+        self.start(definition, Duration::ZERO, Instant::now());
+        self.rebuild_inbound();
+        self.view_of(&id, Instant::now())
+    }
+
+    async fn remove(&mut self, id: &str) -> Result<(), UacError> {
+        let entry = self
+            .entries
+            .get(id)
+            .filter(|e| !e.leaving)
+            .ok_or_else(|| UacError::NotFound(id.to_owned()))?;
+        if let Origin::Config { .. } = entry.origin {
+            return Err(UacError::Invalid(format!(
+                "{id:?} is defined in {}; delete it there and run `lamppost reg reload`",
+                entry.origin
+            )));
+        }
+        self.settings
+            .sources
+            .remove(id)
+            .await
+            .map_err(UacError::Table)?;
+        self.leave(id, Instant::now());
+        self.rebuild_inbound();
+        Ok(())
+    }
+
+    /// Unregisters a registration whose definition is gone; it is dropped once that is done.
+    fn leave(&mut self, id: &str, now: Instant) {
+        if let Some(entry) = self.entries.get_mut(id) {
+            entry.leaving = true;
+            entry.reg.shutdown(now, true);
+            self.after(id, now);
+        }
+    }
+
+    /// Re-reads every definition and applies the difference: unchanged registrations keep their state, Call-ID
+    /// and timers; changed ones re-register; new ones start; removed ones unregister.
+    async fn reload(&mut self) -> Result<ReloadReport, UacError> {
+        let (definitions, errors) = self
+            .settings
+            .sources
+            .read()
+            .await
+            .map_err(UacError::Table)?;
+        for e in &errors {
+            warn!(error = %e, "outbound registration skipped");
+        }
+        let now = Instant::now();
+        let mut report = ReloadReport {
+            errors,
+            ..ReloadReport::default()
+        };
+        let mut seen = std::collections::HashSet::new();
+        for d in definitions {
+            let id = d.account.id.clone();
+            seen.insert(id.clone());
+            match self.entries.get_mut(&id) {
+                Some(entry) if !entry.leaving => {
+                    entry.origin = d.origin;
+                    let same_account = *entry.reg.account() == d.account;
+                    let same_binding = *entry.reg.local_binding() == d.binding;
+                    if same_account && same_binding {
+                        report.unchanged += 1;
+                        continue;
+                    }
+                    if !same_binding {
+                        entry.reg.set_local_binding(now, d.binding);
+                    }
+                    if !same_account {
+                        entry.reg.update_account(now, d.account);
+                    }
+                    self.after(&id, now);
+                    report.changed.push(id);
+                }
+                _ => {
+                    self.start(d, self.settings.initial_spread, now);
+                    report.added.push(id);
+                }
+            }
+        }
+        let gone: Vec<String> = self
+            .entries
+            .iter()
+            .filter(|(id, e)| !e.leaving && !seen.contains(*id))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in gone {
+            self.leave(&id, now);
+            report.removed.push(id);
+        }
+        self.rebuild_inbound();
+        self.publish_counts();
+        info!(
+            added = report.added.len(),
+            changed = report.changed.len(),
+            unchanged = report.unchanged,
+            removed = report.removed.len(),
+            errors = report.errors.len(),
+            "outbound registrations reloaded"
+        );
+        Ok(report)
+    }
+
+    /// Starts a registration (replacing a leaving one of the same id).
+    fn start(&mut self, d: Definition, spread: Duration, now: Instant) {
+        let id = d.account.id.clone();
+        if let Some(old) = self.entries.remove(&id) {
+            self.by_call_id.remove(old.reg.call_id());
+        }
+        self.seed = self.seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let reg = Registration::with_timers(
+            d.account,
+            d.binding,
+            now,
+            spread,
+            self.seed,
+            self.settings.timers,
+        );
+        self.by_call_id.insert(reg.call_id().to_owned(), id.clone());
+        self.entries.insert(
+            id.clone(),
+            Entry {
+                reg,
+                origin: d.origin,
+                scheduled: None,
+                leaving: false,
+            },
+        );
+        self.after(&id, now);
+    }
+
+    fn rebuild_inbound(&self) {
+        let mut map = HashMap::new();
+        for (id, e) in &self.entries {
+            if e.leaving {
+                continue;
+            }
+            let account = e.reg.account();
+            map.entry(account.contact_user.clone())
+                .or_insert_with(|| InboundTarget {
+                    registration: id.clone(),
+                    local_aor: crate::api::canonical_aor(&format!(
+                        "{}@{}",
+                        account.local_user, account.local_domain
+                    )),
+                });
+        }
+        self.inbound.replace(map);
+    }
+
+    fn publish_counts(&self) {
+        let mut counts: Vec<(&'static str, usize)> =
+            State::ALL.iter().map(|s| (s.as_str(), 0)).collect();
+        for e in self.entries.values() {
+            let state = e.reg.status().state;
+            if let Some(slot) = counts.iter_mut().find(|(name, _)| *name == state.as_str()) {
+                slot.1 += 1;
+            }
+        }
+        *self
+            .counts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = counts;
+    }
+}
