@@ -1,0 +1,237 @@
+//! Answering the trunk's digest challenges (RFC 7616, RFC 8760) and reusing them for refreshes.
+
+use sip_auth::{Algorithm, Challenge, ClientSecret};
+use sip_msg::{HeaderName, Message};
+
+use crate::account::{Account, Secret};
+use crate::request::AuthHeader;
+
+/// The challenge chosen from a 401 or 407.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Chosen {
+    pub(crate) header: AuthHeader,
+    /// The challenge header value as received.
+    pub(crate) value: String,
+    pub(crate) realm: String,
+    pub(crate) nonce: String,
+    pub(crate) stale: bool,
+}
+
+/// Why no challenge of a 401/407 can be answered, in words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ChooseError {
+    /// The response carries no challenge header: the trunk misbehaves.
+    Missing(String),
+    /// Every challenge needs something the account cannot give (algorithm, qop).
+    Unanswerable(String),
+}
+
+/// Picks the challenge to answer: a realm equal to the configured one first, then the strongest algorithm the
+/// secret can answer.
+pub(crate) fn choose(
+    msg: &Message<'_>,
+    header: AuthHeader,
+    account: &Account,
+) -> Result<Chosen, ChooseError> {
+    let name = match header {
+        AuthHeader::Www => HeaderName::WwwAuthenticate,
+        AuthHeader::Proxy => HeaderName::ProxyAuthenticate,
+    };
+    let mut problems = Vec::new();
+    let mut best: Option<(usize, Chosen)> = None;
+    for value in msg.header_values(name) {
+        let challenge = match Challenge::parse(value) {
+            Ok(c) => c,
+            Err(e) => {
+                problems.push(e.to_string());
+                continue;
+            }
+        };
+        if challenge.qop.is_some_and(|q| !q.auth) {
+            problems.push("it offers only qop=auth-int, and only qop=auth is supported".to_owned());
+            continue;
+        }
+        if !secret_fits(&account.secret, challenge.algorithm) {
+            problems.push(format!(
+                "it uses {}, which the configured auth_ha1 was not computed with: set auth_password instead, or an auth_ha1 of that algorithm",
+                challenge.algorithm
+            ));
+            continue;
+        }
+        let realm_rank = usize::from(
+            account
+                .required_realm()
+                .is_some_and(|r| r != challenge.realm),
+        );
+        let algorithm_rank = Algorithm::ALL
+            .iter()
+            .position(|&a| a == challenge.algorithm)
+            .unwrap_or(Algorithm::ALL.len());
+        let rank = realm_rank * 16 + algorithm_rank;
+        if best.as_ref().is_none_or(|(r, _)| rank < *r) {
+            best = Some((
+                rank,
+                Chosen {
+                    header,
+                    value: value.to_owned(),
+                    realm: challenge.realm.into_owned(),
+                    nonce: challenge.nonce.into_owned(),
+                    stale: challenge.stale,
+                },
+            ));
+        }
+    }
+    match best {
+        Some((_, chosen)) => Ok(chosen),
+        None if problems.is_empty() => Err(ChooseError::Missing(format!(
+            "the trunk answered with a challenge but no {} header: the trunk misbehaves; ask the provider",
+            name.as_str()
+        ))),
+        None => Err(ChooseError::Unanswerable(format!(
+            "lamppost cannot answer the trunk's {} challenge: {}",
+            name.as_str(),
+            problems.join("; ")
+        ))),
+    }
+}
+
+/// Whether `secret` can answer a challenge using `algorithm`.
+fn secret_fits(secret: &Secret, algorithm: Algorithm) -> bool {
+    match secret {
+        Secret::Password(_) => true,
+        Secret::Ha1(ha1) => {
+            let hex_len = algorithm.digest_len() * 2;
+            ha1.len() == hex_len
+        }
+    }
+}
+
+/// The last challenge answered, kept to answer later requests pre-emptively.
+#[derive(Debug, Clone)]
+pub(crate) struct AuthCache {
+    chosen: Chosen,
+    /// Requests answered with this nonce so far.
+    nc: u32,
+}
+
+impl AuthCache {
+    /// Keeps `chosen`; the nonce count carries on when the nonce is the one already held.
+    pub(crate) fn adopt(previous: Option<Self>, chosen: Chosen) -> Self {
+        let nc = previous
+            .filter(|p| p.chosen.nonce == chosen.nonce && p.chosen.realm == chosen.realm)
+            .map_or(0, |p| p.nc);
+        Self { chosen, nc }
+    }
+
+    /// The realm of the challenge.
+    pub(crate) fn realm(&self) -> &str {
+        &self.chosen.realm
+    }
+
+    /// Answers the challenge for one more request (the nonce count goes up by one).
+    pub(crate) fn answer(
+        &mut self,
+        account: &Account,
+        uri: &str,
+        cnonce: &str,
+    ) -> Result<(AuthHeader, String), sip_auth::Error> {
+        let challenge = Challenge::parse(&self.chosen.value)?;
+        self.nc = self.nc.saturating_add(1);
+        let lower;
+        let secret = match &account.secret {
+            Secret::Password(p) => ClientSecret::Password(p),
+            Secret::Ha1(h) => {
+                lower = h.to_ascii_lowercase();
+                ClientSecret::Ha1(&lower)
+            }
+        };
+        let value = sip_auth::respond(
+            &challenge,
+            "REGISTER",
+            uri,
+            account.auth_username(),
+            secret,
+            cnonce,
+            self.nc,
+        )?;
+        Ok((self.chosen.header, value))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::account::tests::account;
+
+    fn response(headers: &str) -> Vec<u8> {
+        format!(
+            "SIP/2.0 401 Unauthorized\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKx\r\n\
+             Call-ID: c\r\nCSeq: 1 REGISTER\r\n{headers}Content-Length: 0\r\n\r\n"
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn prefers_configured_realm_then_sha256() {
+        let raw = response(
+            "WWW-Authenticate: Digest realm=\"other\", nonce=\"n0\", algorithm=SHA-256\r\n\
+             WWW-Authenticate: Digest realm=\"r\", nonce=\"n1\", algorithm=MD5\r\n\
+             WWW-Authenticate: Digest realm=\"r\", nonce=\"n2\", algorithm=SHA-256\r\n",
+        );
+        let msg = sip_msg::parse(&raw, &sip_msg::Limits::default()).unwrap();
+        let mut a = account();
+        let chosen = choose(&msg, AuthHeader::Www, &a).unwrap();
+        assert_eq!(chosen.nonce, "n0");
+        a.realm = Some("r".into());
+        let chosen = choose(&msg, AuthHeader::Www, &a).unwrap();
+        assert_eq!(chosen.nonce, "n2");
+        a.secret = Secret::Ha1("0".repeat(32));
+        let chosen = choose(&msg, AuthHeader::Www, &a).unwrap();
+        assert_eq!(chosen.nonce, "n1");
+    }
+
+    #[test]
+    fn explains_unanswerable_challenges() {
+        let raw = response(
+            "WWW-Authenticate: Digest realm=\"r\", nonce=\"n\", algorithm=SHA-256\r\n\
+             WWW-Authenticate: Digest realm=\"r\", nonce=\"n\", qop=\"auth-int\"\r\n",
+        );
+        let msg = sip_msg::parse(&raw, &sip_msg::Limits::default()).unwrap();
+        let mut a = account();
+        a.secret = Secret::Ha1("0".repeat(32));
+        let Err(ChooseError::Unanswerable(err)) = choose(&msg, AuthHeader::Www, &a) else {
+            panic!("unanswerable expected");
+        };
+        assert!(err.contains("SHA-256") && err.contains("auth-int"), "{err}");
+        let Err(ChooseError::Missing(err)) = choose(&msg, AuthHeader::Proxy, &a) else {
+            panic!("missing expected");
+        };
+        assert!(err.contains("no Proxy-Authenticate"), "{err}");
+    }
+
+    #[test]
+    fn nonce_count_continues_for_the_same_nonce() {
+        let chosen = Chosen {
+            header: AuthHeader::Www,
+            value: "Digest realm=\"r\", nonce=\"n\", qop=\"auth\"".into(),
+            realm: "r".into(),
+            nonce: "n".into(),
+            stale: false,
+        };
+        let a = account();
+        let mut cache = AuthCache::adopt(None, chosen.clone());
+        let (_, first) = cache.answer(&a, "sip:r", "c").unwrap();
+        assert!(first.contains("nc=00000001"), "{first}");
+        let mut cache = AuthCache::adopt(Some(cache), chosen.clone());
+        let (_, second) = cache.answer(&a, "sip:r", "c").unwrap();
+        assert!(second.contains("nc=00000002"), "{second}");
+        let fresh = Chosen {
+            nonce: "m".into(),
+            value: "Digest realm=\"r\", nonce=\"m\", qop=\"auth\"".into(),
+            ..chosen
+        };
+        let mut cache = AuthCache::adopt(Some(cache), fresh);
+        let (_, third) = cache.answer(&a, "sip:r", "c").unwrap();
+        assert!(third.contains("nc=00000001"), "{third}");
+    }
+}
