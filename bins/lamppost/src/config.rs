@@ -410,9 +410,15 @@ impl Loaded {
                 }
                 store.clone()
             }
-            url if ["sqlite:", "mysql://", "mariadb://", "postgres://", "postgresql://"]
-                .iter()
-                .any(|scheme| url.starts_with(scheme)) =>
+            url if [
+                "sqlite:",
+                "mysql://",
+                "mariadb://",
+                "postgres://",
+                "postgresql://",
+            ]
+            .iter()
+            .any(|scheme| url.starts_with(scheme)) =>
             {
                 url.to_owned()
             }
@@ -428,11 +434,7 @@ impl Loaded {
             }
         };
         let table = u.table.get_ref();
-        if table.is_empty()
-            || !table
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_')
-        {
+        if table.is_empty() || !table.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             return self.error(
                 u.table.span(),
                 "uac.table",

@@ -69,11 +69,7 @@ async fn add(
     State(server): State<Arc<Server>>,
     Json(entry): Json<UacRegistrationEntry>,
 ) -> Response {
-    match server
-        .uac
-        .add(crate::uac::row_of_entry(&entry))
-        .await
-    {
+    match server.uac.add(crate::uac::row_of_entry(&entry)).await {
         Ok(v) => (StatusCode::CREATED, Json(v)).into_response(),
         Err(e) => failed(&e),
     }

@@ -77,7 +77,12 @@ pub(super) struct AddArgs {
     #[arg(long, default_value = "")]
     auth_username: String,
     /// Digest password.
-    #[arg(long, default_value = "", env = "LAMPPOST_AUTH_PASSWORD", hide_env_values = true)]
+    #[arg(
+        long,
+        default_value = "",
+        env = "LAMPPOST_AUTH_PASSWORD",
+        hide_env_values = true
+    )]
     auth_password: String,
     /// Digest HA1, instead of the password.
     #[arg(long, default_value = "")]
@@ -112,7 +117,8 @@ pub(super) async fn run(loaded: &Loaded, cmd: RegCommand) -> anyhow::Result<()> 
     match cmd {
         RegCommand::List(api) => {
             let base = api_base(loaded, &api)?;
-            let views: Vec<RegistrationView> = get_json(&format!("{base}/api/registrations")).await?;
+            let views: Vec<RegistrationView> =
+                get_json(&format!("{base}/api/registrations")).await?;
             if api.json {
                 println!("{}", serde_json::to_string_pretty(&views)?);
             } else {
@@ -170,7 +176,8 @@ pub(super) async fn run(loaded: &Loaded, cmd: RegCommand) -> anyhow::Result<()> 
                 contact_user: args.contact_user,
             };
             let body = serde_json::to_value(&entry)?;
-            let v: RegistrationView = post(&format!("{base}/api/registrations"), Some(body)).await?;
+            let v: RegistrationView =
+                post(&format!("{base}/api/registrations"), Some(body)).await?;
             println!("added {} ({})", v.id, v.state);
         }
         RegCommand::Remove { id, api } => {
@@ -191,7 +198,8 @@ pub(super) async fn run(loaded: &Loaded, cmd: RegCommand) -> anyhow::Result<()> 
 
 async fn act(loaded: &Loaded, api: &ApiArgs, id: &str, action: &str) -> anyhow::Result<()> {
     let base = api_base(loaded, api)?;
-    let v: RegistrationView = post(&format!("{base}/api/registrations/{id}/{action}"), None).await?;
+    let v: RegistrationView =
+        post(&format!("{base}/api/registrations/{id}/{action}"), None).await?;
     if api.json {
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
@@ -208,10 +216,9 @@ async fn post<T: serde::de::DeserializeOwned>(
     if let Some(body) = body {
         req = req.json(&body);
     }
-    let resp = req
-        .send()
-        .await
-        .with_context(|| format!("cannot reach the management API at {url}; is the server running?"))?;
+    let resp = req.send().await.with_context(|| {
+        format!("cannot reach the management API at {url}; is the server running?")
+    })?;
     if !resp.status().is_success() {
         bail!("{}", error_text(resp).await);
     }
@@ -239,7 +246,8 @@ fn print_list(views: &[RegistrationView]) {
             "{:<20} {:<22} {:>4} {:>9} {:>9} {:<32} {}",
             v.id,
             v.state,
-            v.last_code.map_or_else(|| "-".to_owned(), |c| c.to_string()),
+            v.last_code
+                .map_or_else(|| "-".to_owned(), |c| c.to_string()),
             secs(v.expires_in),
             secs(v.next_attempt_in),
             v.remote_aor,
@@ -250,28 +258,51 @@ fn print_list(views: &[RegistrationView]) {
 
 fn print_one(v: &RegistrationView) {
     let opt = |s: &Option<String>| s.clone().unwrap_or_else(|| "-".to_owned());
-    println!("{}  ({}{})", v.id, v.origin, v.row_id.map_or_else(String::new, |id| format!(" row {id}")));
-    println!("  state          {}{}", v.state, if v.enabled { "" } else { " (disabled)" });
+    println!(
+        "{}  ({}{})",
+        v.id,
+        v.origin,
+        v.row_id.map_or_else(String::new, |id| format!(" row {id}"))
+    );
+    println!(
+        "  state          {}{}",
+        v.state,
+        if v.enabled { "" } else { " (disabled)" }
+    );
     println!(
         "  last response  {} {}",
-        v.last_code.map_or_else(|| "-".to_owned(), |c| c.to_string()),
+        v.last_code
+            .map_or_else(|| "-".to_owned(), |c| c.to_string()),
         opt(&v.last_reason)
     );
     println!("  last error     {}", opt(&v.last_error));
     println!("  failures       {}", v.failures);
-    println!("  registered as  {} via {} ({})", v.remote_aor, v.next_hop, v.transport);
+    println!(
+        "  registered as  {} via {} ({})",
+        v.remote_aor, v.next_hop, v.transport
+    );
     println!("  calls go to    {}", v.local_aor);
-    println!("  contact        {}{}", v.contact, if v.contact_rewritten { " (rewritten by the trunk)" } else { "" });
+    println!(
+        "  contact        {}{}",
+        v.contact,
+        if v.contact_rewritten {
+            " (rewritten by the trunk)"
+        } else {
+            ""
+        }
+    );
     println!(
         "  expires        asked {}s, granted {}, {} left",
         v.requested_expires,
-        v.granted_expires.map_or_else(|| "-".to_owned(), |g| format!("{g}s")),
+        v.granted_expires
+            .map_or_else(|| "-".to_owned(), |g| format!("{g}s")),
         secs(v.expires_in)
     );
     println!("  next attempt   in {}", secs(v.next_attempt_in));
     println!(
         "  last success   {}",
-        v.last_success.map_or_else(|| "never".to_owned(), |t| format!("unix {t}"))
+        v.last_success
+            .map_or_else(|| "never".to_owned(), |t| format!("unix {t}"))
     );
     println!(
         "  auth           user {} ({}), realm seen {}, expected {}",

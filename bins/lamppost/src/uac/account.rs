@@ -71,7 +71,10 @@ pub fn account_from_row(
         )))
     };
     if row.l_uuid.is_empty() {
-        return fail("l_uuid", "is empty; give each registration a unique id".into());
+        return fail(
+            "l_uuid",
+            "is empty; give each registration a unique id".into(),
+        );
     }
     if let Some(c) = row
         .l_uuid
@@ -103,7 +106,9 @@ pub fn account_from_row(
     {
         return fail(
             "contact_user",
-            format!("the Contact user {contact_user:?} contains {c:?}, which a SIP URI user cannot carry"),
+            format!(
+                "the Contact user {contact_user:?} contains {c:?}, which a SIP URI user cannot carry"
+            ),
         );
     }
     let proxy = if row.auth_proxy.trim().is_empty() {
@@ -135,9 +140,11 @@ pub fn account_from_row(
             "is not an HA1 (32 hex digits for MD5, 64 for SHA-256); fix it or leave it empty to use auth_password".into(),
         );
     };
-    let expires = match u32::try_from(row.expires) {
-        Ok(e) => e,
-        Err(_) => return fail("expires", format!("{} is not a number of seconds", row.expires)),
+    let Ok(expires) = u32::try_from(row.expires) else {
+        return fail(
+            "expires",
+            format!("{} is not a number of seconds", row.expires),
+        );
     };
     let reg_delay = match u64::try_from(row.reg_delay) {
         Ok(d) => Duration::from_secs(d),
@@ -233,7 +240,10 @@ mod tests {
         let mut r = row();
         r.auth_proxy = "proxy.example.com".into();
         let e = account_from_row(&r, &table(), "d").unwrap_err().0;
-        assert!(e.starts_with("uacreg row id=7 (l_uuid \"trunk1\"): auth_proxy:"), "{e}");
+        assert!(
+            e.starts_with("uacreg row id=7 (l_uuid \"trunk1\"): auth_proxy:"),
+            "{e}"
+        );
         assert!(e.contains("sip:"), "{e}");
 
         let mut r = row();

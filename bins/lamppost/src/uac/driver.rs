@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use sip_msg::{Limits, Message};
+use sip_msg::Limits;
 use sip_transport::{ReplyHandle, Transports};
 use sip_uac::{Registration, State, Timers};
 use tokio::sync::{mpsc, oneshot};
@@ -49,9 +49,16 @@ pub(crate) enum Control {
     List(oneshot::Sender<Vec<RegistrationView>>),
     Show(String, oneshot::Sender<Result<RegistrationView, UacError>>),
     Refresh(String, oneshot::Sender<Result<RegistrationView, UacError>>),
-    SetEnabled(String, bool, oneshot::Sender<Result<RegistrationView, UacError>>),
+    SetEnabled(
+        String,
+        bool,
+        oneshot::Sender<Result<RegistrationView, UacError>>,
+    ),
     Reload(oneshot::Sender<Result<ReloadReport, UacError>>),
-    Add(Box<UacRow>, oneshot::Sender<Result<RegistrationView, UacError>>),
+    Add(
+        Box<UacRow>,
+        oneshot::Sender<Result<RegistrationView, UacError>>,
+    ),
     Remove(String, oneshot::Sender<Result<(), UacError>>),
     Shutdown(bool, oneshot::Sender<()>),
 }
@@ -118,7 +125,9 @@ impl Driver {
                 errors = report.errors.len(),
                 "outbound registrations loaded"
             ),
-            Err(e) => warn!(error = %e, "outbound registrations not loaded; fix the table and run `lamppost reg reload`"),
+            Err(e) => {
+                warn!(error = %e, "outbound registrations not loaded; fix the table and run `lamppost reg reload`")
+            }
         }
         let mut gauges = tokio::time::interval(Duration::from_secs(1));
         gauges.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -468,14 +477,8 @@ impl Driver {
             self.by_call_id.remove(old.reg.call_id());
         }
         self.seed = self.seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let reg = Registration::with_timers(
-            d.account,
-            d.binding,
-            now,
-            spread,
-            self.seed,
-            self.settings.timers,
-        );
+        let reg = Registration::new(d.account, d.binding, now, spread, self.seed)
+            .with_timers(self.settings.timers);
         self.by_call_id.insert(reg.call_id().to_owned(), id.clone());
         self.entries.insert(
             id.clone(),

@@ -128,7 +128,7 @@ impl Uac {
             },
             timers: Timers {
                 t1,
-                timeout,
+                timer_f: timeout,
                 ..Timers::default()
             },
             initial_spread: Duration::from_secs(uac.initial_spread),

@@ -60,7 +60,11 @@ impl Sender {
     /// Sends `t` for registration `id`, now or once its destination is resolved or connected.
     pub(crate) fn send(&mut self, id: &str, t: Transmit, now: Instant) -> Option<Failed> {
         let port = t.destination.port.unwrap_or(DEFAULT_PORT);
-        let host = t.destination.host.trim_start_matches('[').trim_end_matches(']');
+        let host = t
+            .destination
+            .host
+            .trim_start_matches('[')
+            .trim_end_matches(']');
         if let Ok(ip) = host.parse::<IpAddr>() {
             return self.send_to(id, t, SocketAddr::new(ip, port));
         }

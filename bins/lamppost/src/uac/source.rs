@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use sip_transport::{Listen, Transport};
+use sip_transport::Listen;
 use sip_uac::{Account, LocalBinding};
 use uacreg::{UacRow, UacTable};
 
@@ -102,7 +102,11 @@ impl Sources {
                     )
                 })?
         } else {
-            let wanted: Listen = row.socket.trim().parse().map_err(|e| format!("socket: {e}"))?;
+            let wanted: Listen = row
+                .socket
+                .trim()
+                .parse()
+                .map_err(|e| format!("socket: {e}"))?;
             if wanted.transport != transport {
                 return Err(format!(
                     "socket: {:?} is {} but the registration uses {} (from auth_proxy)",
@@ -145,7 +149,10 @@ impl Sources {
     /// Stores a row's `flags` (enable/disable survive a restart).
     pub(crate) async fn set_flags(&self, l_uuid: &str, flags: i64) -> Result<bool, String> {
         let table = self.table.as_ref().ok_or_else(no_table)?;
-        table.set_flags(l_uuid, flags).await.map_err(|e| e.to_string())
+        table
+            .set_flags(l_uuid, flags)
+            .await
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -161,7 +168,11 @@ fn contact_host(row: &str, default: &str, local: SocketAddr) -> Result<String, S
         .find(|s| !s.is_empty());
     if let Some(addr) = chosen {
         // Kamailio allows `host[:port][;params]`; parameters are not carried yet.
-        let host = addr.split(';').next().unwrap_or(addr).trim_start_matches("sip:");
+        let host = addr
+            .split(';')
+            .next()
+            .unwrap_or(addr)
+            .trim_start_matches("sip:");
         if host.is_empty() || host.contains(['@', '<', '>', ' ', '"']) {
             return Err(format!("contact_addr: {addr:?} is not host[:port]"));
         }
@@ -199,7 +210,6 @@ pub fn row_of_entry(e: &UacRegistrationEntry) -> UacRow {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,11 +217,21 @@ mod tests {
     #[test]
     fn contact_host_prefers_row_then_default_then_a_specific_listen_address() {
         let local: SocketAddr = "192.0.2.1:5060".parse().unwrap();
-        assert_eq!(contact_host("198.51.100.1:5070;x=y", "", local).unwrap(), "198.51.100.1:5070");
-        assert_eq!(contact_host("", "pbx.example:5080", local).unwrap(), "pbx.example:5080");
+        assert_eq!(
+            contact_host("198.51.100.1:5070;x=y", "", local).unwrap(),
+            "198.51.100.1:5070"
+        );
+        assert_eq!(
+            contact_host("", "pbx.example:5080", local).unwrap(),
+            "pbx.example:5080"
+        );
         assert_eq!(contact_host("", "", local).unwrap(), "192.0.2.1:5060");
         let wildcard: SocketAddr = "0.0.0.0:5060".parse().unwrap();
-        assert!(contact_host("", "", wildcard).unwrap_err().contains("contact_addr"));
+        assert!(
+            contact_host("", "", wildcard)
+                .unwrap_err()
+                .contains("contact_addr")
+        );
         assert!(contact_host("a b", "", local).is_err());
     }
 }

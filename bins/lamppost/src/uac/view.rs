@@ -65,7 +65,7 @@ pub struct RegistrationView {
 }
 
 /// The view of `reg` at `now`.
-pub fn view(reg: &Registration, origin: &Origin, now: Instant) -> RegistrationView {
+pub(crate) fn view(reg: &Registration, origin: &Origin, now: Instant) -> RegistrationView {
     let account = reg.account();
     let status = reg.status();
     let secs_until = |t: Option<Instant>| t.map(|t| t.saturating_duration_since(now).as_secs());
