@@ -209,3 +209,33 @@ fn http(addr: SocketAddr, method: &str, path: &str) -> Option<(u16, String)> {
     // axum answers with a fixed Content-Length; no chunked decoding needed.
     Some((code, body.to_owned()))
 }
+
+/// Directories searched after `PATH`: servers such as Kamailio install into `sbin`, which a non-root `PATH` may lack.
+const SBIN_DIRS: [&str; 2] = ["/usr/sbin", "/usr/local/sbin"];
+
+/// The full path of `prog` from `PATH` or the `sbin` directories; says loudly that `test` is skipped when absent.
+pub(crate) fn program(test: &str, prog: &str, package: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let found = std::env::split_paths(&path)
+        .chain(SBIN_DIRS.map(PathBuf::from))
+        .map(|dir| dir.join(prog))
+        .find(|candidate| candidate.is_file());
+    if found.is_none() {
+        skipped(test, prog, package);
+    }
+    found
+}
+
+/// Whether `prog` is installed (see [`program`]); says loudly that `test` is skipped when it is not.
+pub(crate) fn installed(test: &str, prog: &str, package: &str) -> bool {
+    program(test, prog, package).is_some()
+}
+
+/// Says loudly that `test` is skipped because `what` (from the Debian package `package`) is missing.
+pub(crate) fn skipped(test: &str, what: &str, package: &str) {
+    // Written to the process's stderr directly, past the test harness's output capture.
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED: {test}: {what} not installed (apt-get install {package})"
+    );
+}

@@ -8,3 +8,5 @@ mod malformed;
 mod peers;
 mod registrar;
 mod sip;
+mod trunk;
+mod trunk_selftest;

@@ -9,30 +9,15 @@
 //! such phones would configure.
 
 use std::fs::File;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::harness::{Opts, TestServer, free_port};
+use crate::harness::{Opts, TestServer, free_port, installed};
 
 const AOR: &str = "alice@example.com";
-
-/// Whether `prog` is on `PATH`; says loudly that `test` is skipped when it is not.
-fn installed(test: &str, prog: &str, package: &str) -> bool {
-    let found = std::env::var_os("PATH")
-        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(prog).is_file()));
-    if !found {
-        // Written to the process's stderr directly, past the test harness's output capture.
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED: {test}: {prog} not installed (apt-get install {package})"
-        );
-    }
-    found
-}
 
 /// A server with digest auth offering MD5 only, and the user alice@example.com / `pw`.
 fn server() -> TestServer {
