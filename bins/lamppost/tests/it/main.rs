@@ -10,3 +10,5 @@ mod registrar;
 mod sip;
 mod trunk;
 mod trunk_selftest;
+mod uac;
+mod uac_kamailio;

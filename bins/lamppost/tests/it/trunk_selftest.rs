@@ -673,10 +673,9 @@ fn kamailio_trunk_challenges_registers_and_rejects_a_wrong_password() {
     assert_eq!(contacts.len(), 1, "{contacts:?}");
     let binding = &contacts[0];
     assert_eq!(binding.uri, format!("sip:alice@{}", ua.addr));
+    // Asked for 300 s; the trunk's registrar grants at most 10.
     assert!(
-        binding
-            .expires
-            .is_some_and(|left| (295..=300).contains(&left)),
+        binding.expires.is_some_and(|left| (5..=10).contains(&left)),
         "{binding:?}"
     );
     assert_eq!((binding.call_id.as_str(), binding.cseq), ("kam-1", 3));

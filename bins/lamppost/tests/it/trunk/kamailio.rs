@@ -66,6 +66,9 @@ loadmodule "auth_db.so"
 modparam("ctl", "binrpc", "unix:@DIR@/kamailio_ctl")
 # Memory-only location table; an AOR is the user part alone.
 modparam("usrloc", "db_mode", 0)
+# Short grants, so a client's refresh shows within a test.
+modparam("registrar", "min_expires", 1)
+modparam("registrar", "max_expires", 10)
 modparam("auth", "secret", "lamppost-trunk-test")
 modparam("auth_db", "db_url", "sqlite://@DIR@/subscriber.db")
 modparam("auth_db", "calculate_ha1", yes)
@@ -216,7 +219,8 @@ impl KamailioTrunk {
 
     /// `user`'s bindings in the location table (empty when it has none).
     pub(crate) fn contacts(&self, user: &str) -> Vec<Contact> {
-        self.rpc(&["ul.lookup", "location", user])
+        // `s:` keeps kamcmd from sending a numeric user name as an integer.
+        self.rpc(&["ul.lookup", "location", &format!("s:{user}")])
             .map(|text| parse_contacts(&text))
             .unwrap_or_default()
     }
