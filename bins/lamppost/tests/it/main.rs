@@ -12,3 +12,4 @@ mod trunk;
 mod trunk_selftest;
 mod uac;
 mod uac_kamailio;
+mod uac_tables;

@@ -197,6 +197,22 @@ fn a_silent_trunk_gets_backoff_not_a_storm_and_is_recovered_within_one_step() {
 }
 
 #[test]
+fn an_unresolvable_trunk_is_a_dns_failure() {
+    let server = client(
+        "",
+        "[[uac.registration]]\nl_uuid = \"trunk1\"\nl_username = \"alice\"\nr_username = \"4930\"\n\
+         r_domain = \"no-such-trunk.invalid\"\nauth_password = \"pw\"\nexpires = 600\n",
+    );
+    let s = wait_status(&server, "trunk1", state_is("dns_failure"));
+    let e = s["last_error"].as_str().unwrap();
+    assert!(e.contains("no-such-trunk.invalid"), "{e}");
+    assert!(
+        s["next_attempt_in"].as_u64().is_some(),
+        "retried later: {s:#}"
+    );
+}
+
+#[test]
 fn forbidden_is_reported_as_forbidden() {
     let trunk = FakeTrunk::start(Mode::Forbidden);
     let server = client("", &entry("trunk1", trunk.addr(), ""));
