@@ -386,6 +386,11 @@ impl Registration {
         self.finished
     }
 
+    /// The current state alone (cheap, for counting).
+    pub fn state(&self) -> State {
+        self.state
+    }
+
     /// A snapshot for the CLI, the API and metrics.
     pub fn status(&self) -> Status {
         Status {

@@ -92,6 +92,8 @@ pub(crate) struct Driver {
     limits: Limits,
     seed: u64,
     stopping: Option<oneshot::Sender<()>>,
+    /// Rows that cannot be used, shown in the list with their reason.
+    invalid: Vec<RegistrationView>,
 }
 
 impl Driver {
@@ -114,21 +116,18 @@ impl Driver {
             limits: Limits::default(),
             seed: rand::random(),
             stopping: None,
+            invalid: Vec::new(),
         }
     }
 
     /// Loads the registrations and runs them until shut down (or every handle is gone).
     pub(crate) async fn run(mut self, mut events: mpsc::Receiver<Event>) {
-        match self.reload().await {
-            Ok(report) => info!(
-                registrations = self.entries.len(),
-                errors = report.errors.len(),
-                "outbound registrations loaded"
-            ),
-            Err(e) => {
-                warn!(error = %e, "outbound registrations not loaded; fix the table and run `lamppost reg reload`")
-            }
-        }
+        let report = self.reload().await;
+        info!(
+            registrations = self.entries.len(),
+            errors = report.errors.len(),
+            "outbound registrations loaded"
+        );
         let mut gauges = tokio::time::interval(Duration::from_secs(1));
         gauges.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -278,6 +277,7 @@ impl Driver {
                     .values()
                     .filter(|e| !e.leaving)
                     .map(|e| view(&e.reg, &e.origin, now))
+                    .chain(self.invalid.iter().cloned())
                     .collect();
                 all.sort_by(|a, b| a.id.cmp(&b.id));
                 let _ = reply.send(all);
@@ -293,7 +293,7 @@ impl Driver {
                 let _ = reply.send(self.set_enabled(&id, enabled, now).await);
             }
             Control::Reload(reply) => {
-                let _ = reply.send(self.reload().await);
+                let _ = reply.send(Ok(self.reload().await));
             }
             Control::Add(row, reply) => {
                 let _ = reply.send(self.add(*row).await);
@@ -315,6 +315,7 @@ impl Driver {
             .get(id)
             .filter(|e| !e.leaving)
             .map(|e| view(&e.reg, &e.origin, now))
+            .or_else(|| self.invalid.iter().find(|v| v.id == id).cloned())
             .ok_or_else(|| UacError::NotFound(id.to_owned()))
     }
 
@@ -404,22 +405,51 @@ impl Driver {
 
     /// Re-reads every definition and applies the difference: unchanged registrations keep their state, Call-ID
     /// and timers; changed ones re-register; new ones start; removed ones unregister.
-    async fn reload(&mut self) -> Result<ReloadReport, UacError> {
-        let (definitions, errors) = self
-            .settings
-            .sources
-            .read()
-            .await
-            .map_err(UacError::Table)?;
-        for e in &errors {
-            warn!(error = %e, "outbound registration skipped");
-        }
+    async fn reload(&mut self) -> ReloadReport {
+        let reading = self.settings.sources.read().await;
         let now = Instant::now();
-        let mut report = ReloadReport {
-            errors,
-            ..ReloadReport::default()
-        };
+        let mut report = ReloadReport::default();
+        // What runs from a source that could not be read stays as it is: a database outage must not unregister
+        // every trunk.
         let mut seen = std::collections::HashSet::new();
+        for (error, kind) in [
+            (&reading.table_error, "table"),
+            (&reading.config_error, "config"),
+        ] {
+            if let Some(error) = error {
+                warn!(%error, "outbound registrations: cannot read the {kind}; its registrations keep running");
+                report.errors.push(format!(
+                    "cannot read the {kind} ({error}); its registrations keep running as they were"
+                ));
+                seen.extend(
+                    self.entries
+                        .iter()
+                        .filter(|(_, e)| e.origin.kind() == kind)
+                        .map(|(id, _)| id.clone()),
+                );
+            }
+        }
+        self.invalid.clear();
+        for bad in reading.invalid {
+            warn!(error = %bad.error, "outbound registration skipped");
+            if self
+                .entries
+                .get(&bad.row.l_uuid)
+                .is_some_and(|e| !e.leaving)
+            {
+                // A running registration whose row turned bad keeps its last good settings.
+                seen.insert(bad.row.l_uuid.clone());
+                report.errors.push(format!(
+                    "{}; it keeps running with its previous settings",
+                    bad.error
+                ));
+            } else {
+                report.errors.push(bad.error.clone());
+                self.invalid
+                    .push(super::view::invalid(&bad.row, &bad.origin, &bad.error));
+            }
+        }
+        let definitions = reading.definitions;
         for d in definitions {
             let id = d.account.id.clone();
             seen.insert(id.clone());
@@ -467,7 +497,7 @@ impl Driver {
             errors = report.errors.len(),
             "outbound registrations reloaded"
         );
-        Ok(report)
+        report
     }
 
     /// Starts a registration (replacing a leaving one of the same id).
@@ -515,10 +545,16 @@ impl Driver {
         let mut counts: Vec<(&'static str, usize)> =
             State::ALL.iter().map(|s| (s.as_str(), 0)).collect();
         for e in self.entries.values() {
-            let state = e.reg.status().state;
+            let state = e.reg.state();
             if let Some(slot) = counts.iter_mut().find(|(name, _)| *name == state.as_str()) {
                 slot.1 += 1;
             }
+        }
+        if let Some(slot) = counts
+            .iter_mut()
+            .find(|(name, _)| *name == State::ConfigError.as_str())
+        {
+            slot.1 += self.invalid.len();
         }
         *self
             .counts

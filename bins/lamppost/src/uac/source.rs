@@ -17,6 +17,25 @@ pub(crate) struct Definition {
     pub(crate) binding: LocalBinding,
 }
 
+/// A row that cannot become a registration.
+pub(crate) struct Invalid {
+    pub(crate) origin: Origin,
+    pub(crate) row: UacRow,
+    /// Why, naming the row, the column and the fix.
+    pub(crate) error: String,
+}
+
+/// Everything read from the sources.
+#[derive(Default)]
+pub(crate) struct Reading {
+    pub(crate) definitions: Vec<Definition>,
+    pub(crate) invalid: Vec<Invalid>,
+    /// The table could not be read: its registrations must be left as they are.
+    pub(crate) table_error: Option<String>,
+    /// The config file could not be read: its registrations must be left as they are.
+    pub(crate) config_error: Option<String>,
+}
+
 /// What the definitions are read from, and the defaults they need.
 pub(crate) struct Sources {
     /// The `uacreg` table, if one is configured.
@@ -32,45 +51,59 @@ pub(crate) struct Sources {
 }
 
 impl Sources {
-    /// Reads every definition. Rows that cannot be used are returned as errors (naming the row and the fix) and
-    /// skipped; a table that cannot be read at all is an error.
-    pub(crate) async fn read(&self) -> Result<(Vec<Definition>, Vec<String>), String> {
+    /// Reads every definition. A source that cannot be read is reported in [`Reading`] and its registrations
+    /// are left as they run; rows that cannot be used are returned with the reason (naming the row and the fix).
+    pub(crate) async fn read(&self) -> Reading {
+        let mut reading = Reading::default();
         let mut rows = Vec::new();
         if let Some(table) = &self.table {
-            let loaded = table.load().await.map_err(|e| e.to_string())?;
-            rows.extend(
-                loaded
-                    .into_iter()
-                    .map(|row| (Origin::Table { id: row.id }, row)),
-            );
+            match table.load().await {
+                Ok(loaded) => rows.extend(
+                    loaded
+                        .into_iter()
+                        .map(|row| (Origin::Table { id: row.id }, row)),
+                ),
+                Err(e) => reading.table_error = Some(e.to_string()),
+            }
         }
-        let config = Loaded::load(self.config_path.as_deref()).map_err(|e| format!("{e:#}"))?;
-        let file = config.file_name();
-        for entry in &config.config.uac.registration {
-            rows.push((
-                Origin::Config {
-                    file: file.clone(),
-                    line: config.line_of_span(entry.span()),
-                },
-                row_of_entry(entry.get_ref()),
-            ));
+        match Loaded::load(self.config_path.as_deref()) {
+            Ok(config) => {
+                let file = config.file_name();
+                for entry in &config.config.uac.registration {
+                    rows.push((
+                        Origin::Config {
+                            file: file.clone(),
+                            line: config.line_of_span(entry.span()),
+                        },
+                        row_of_entry(entry.get_ref()),
+                    ));
+                }
+            }
+            Err(e) => reading.config_error = Some(format!("{e:#}")),
         }
-        let mut definitions: Vec<Definition> = Vec::with_capacity(rows.len());
-        let mut errors = Vec::new();
         for (origin, row) in rows {
-            if let Some(first) = definitions.iter().find(|d| d.account.id == row.l_uuid) {
-                errors.push(format!(
+            if let Some(first) = reading
+                .definitions
+                .iter()
+                .find(|d| d.account.id == row.l_uuid)
+            {
+                let error = format!(
                     "{origin}: l_uuid {:?} is already used by {}; l_uuid must be unique",
                     row.l_uuid, first.origin
-                ));
+                );
+                reading.invalid.push(Invalid { origin, row, error });
                 continue;
             }
-            match self.definition(&row, origin) {
-                Ok(d) => definitions.push(d),
-                Err(e) => errors.push(e.0),
+            match self.definition(&row, origin.clone()) {
+                Ok(d) => reading.definitions.push(d),
+                Err(e) => reading.invalid.push(Invalid {
+                    origin,
+                    row,
+                    error: e.0,
+                }),
             }
         }
-        Ok((definitions, errors))
+        reading
     }
 
     /// Validates one row and picks its local socket and Contact address.

@@ -3,7 +3,8 @@
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
-use sip_uac::{Registration, Secret};
+use sip_uac::{Registration, Secret, State};
+use uacreg::UacRow;
 
 use super::account::Origin;
 
@@ -118,5 +119,49 @@ pub(crate) fn view(reg: &Registration, origin: &Origin, now: Instant) -> Registr
         contact_rewritten: status.contact_rewritten,
         call_id: status.call_id,
         cseq: status.cseq,
+    }
+}
+
+/// The view of a row that cannot be used: state `config_error`, with the reason.
+pub(crate) fn invalid(row: &UacRow, origin: &Origin, error: &str) -> RegistrationView {
+    RegistrationView {
+        id: row.l_uuid.clone(),
+        origin: origin.kind().to_owned(),
+        row_id: match origin {
+            Origin::Table { id } => Some(*id),
+            Origin::Config { .. } => None,
+        },
+        local_aor: format!("{}@{}", row.l_username, row.l_domain),
+        remote_aor: format!("{}@{}", row.r_username, row.r_domain),
+        next_hop: if row.auth_proxy.is_empty() {
+            row.r_domain.clone()
+        } else {
+            row.auth_proxy.clone()
+        },
+        transport: String::new(),
+        auth_username: row.auth_username.clone(),
+        auth_secret: if row.auth_ha1.is_empty() {
+            "password"
+        } else {
+            "ha1"
+        }
+        .to_owned(),
+        realm_expected: (!row.realm.is_empty()).then(|| row.realm.clone()),
+        enabled: row.flags & 1 == 0,
+        state: State::ConfigError.as_str().to_owned(),
+        last_code: None,
+        last_reason: None,
+        realm: None,
+        last_success: None,
+        failures: 0,
+        requested_expires: u32::try_from(row.expires).unwrap_or(0),
+        granted_expires: None,
+        expires_in: None,
+        next_attempt_in: None,
+        last_error: Some(error.to_owned()),
+        contact: String::new(),
+        contact_rewritten: false,
+        call_id: String::new(),
+        cseq: 0,
     }
 }

@@ -213,6 +213,32 @@ fn an_unresolvable_trunk_is_a_dns_failure() {
 }
 
 #[test]
+fn a_row_that_cannot_be_used_is_listed_with_the_reason() {
+    let trunk = FakeTrunk::start(Mode::Accept { grant: 300 });
+    let entries = format!(
+        "{}{}",
+        entry("good", trunk.addr(), ""),
+        entry("bad", trunk.addr(), "auth_proxy = \"proxy.example.com\"")
+    );
+    let server = client("", &entries);
+    wait_status(&server, "good", state_is("registered"));
+    let s = status(&server, "bad");
+    assert_eq!(s["state"], "config_error");
+    let e = s["last_error"].as_str().unwrap();
+    assert!(
+        e.contains("lamppost.toml:") && e.contains("auth_proxy") && e.contains("sip:"),
+        "{e}"
+    );
+    let (ok, list, err) = server.cli(&["reg", "list"]);
+    assert!(ok, "{err}");
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("bad ") && l.contains("config_error")),
+        "{list}"
+    );
+}
+
+#[test]
 fn forbidden_is_reported_as_forbidden() {
     let trunk = FakeTrunk::start(Mode::Forbidden);
     let server = client("", &entry("trunk1", trunk.addr(), ""));

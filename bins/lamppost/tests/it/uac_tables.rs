@@ -132,6 +132,18 @@ fn registers_from(test: &str, db: &Database, ddl: &str, tag: &str) {
         Some(true)
     );
 
+    // The table cannot be read for a while: registrations from it keep running, nothing is unregistered.
+    let renamed = format!("{table}_away");
+    db.run(&format!("ALTER TABLE {table} RENAME TO {renamed}"))
+        .unwrap();
+    let (ok, out, err) = server.cli(&["reg", "reload"]);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("cannot read the table"), "{out}");
+    assert!(out.contains("removed 0"), "{out}");
+    assert!(trunk.received().iter().all(|r| r.expires != Some(0)));
+    db.run(&format!("ALTER TABLE {renamed} RENAME TO {table}"))
+        .unwrap();
+
     let (ok, out, err) = server.cli(&[
         "reg",
         "add",
