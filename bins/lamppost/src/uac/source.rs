@@ -44,7 +44,7 @@ pub(crate) struct Sources {
     pub(crate) config_path: Option<PathBuf>,
     /// The SIP listen addresses, to pick each registration's local socket.
     pub(crate) listens: Vec<Listen>,
-    /// Contact `host[:port]` for rows without `contact_addr`; empty: the listen address.
+    /// Contact `host[:port]` for rows without `contact_addr`; empty: the listen address. Re-read on reload.
     pub(crate) contact_addr: String,
     /// The local domain of rows without `l_domain`.
     pub(crate) default_domain: String,
@@ -53,7 +53,7 @@ pub(crate) struct Sources {
 impl Sources {
     /// Reads every definition. A source that cannot be read is reported in [`Reading`] and its registrations
     /// are left as they run; rows that cannot be used are returned with the reason (naming the row and the fix).
-    pub(crate) async fn read(&self) -> Reading {
+    pub(crate) async fn read(&mut self) -> Reading {
         let mut reading = Reading::default();
         let mut rows = Vec::new();
         if let Some(table) = &self.table {
@@ -68,6 +68,9 @@ impl Sources {
         }
         match Loaded::load(self.config_path.as_deref()) {
             Ok(config) => {
+                // The default Contact address may change with the config (a new public address).
+                self.contact_addr
+                    .clone_from(&config.config.uac.contact_addr);
                 let file = config.file_name();
                 for entry in &config.config.uac.registration {
                     rows.push((

@@ -327,6 +327,54 @@ fn tcp_registration_registers_again_when_the_connection_drops() {
 }
 
 #[test]
+fn a_trunk_refusing_tcp_connections_is_a_transport_error() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let proxy = format!("auth_proxy = \"sip:{closed};transport=tcp\"");
+    let server = client("", &entry("trunk1", closed, &proxy));
+    let s = wait_status(&server, "trunk1", state_is("transport_error"));
+    assert!(
+        s["last_error"]
+            .as_str()
+            .unwrap()
+            .contains(&closed.to_string()),
+        "{s:#}"
+    );
+    assert!(
+        s["next_attempt_in"].as_u64().is_some(),
+        "retried later: {s:#}"
+    );
+}
+
+#[test]
+fn a_new_contact_address_is_registered_at_once_on_reload() {
+    let trunk = FakeTrunk::start(Mode::Accept { grant: 300 });
+    let server = client("contact_addr = \"\"", &entry("trunk1", trunk.addr(), ""));
+    let before = wait_status(&server, "trunk1", state_is("registered"));
+    assert_eq!(before["contact"], format!("sip:trunk1@{}", server.sip));
+    let config = std::fs::read_to_string(server.config()).unwrap();
+    let config = config.replace("contact_addr = \"\"", "contact_addr = \"192.0.2.55:5070\"");
+    std::fs::write(server.config(), config).unwrap();
+    let (ok, out, err) = server.cli(&["reg", "reload"]);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("changed 1"), "{out}");
+    let got = trunk.wait_for(2, WAIT);
+    assert_eq!(
+        got[1]
+            .contact
+            .as_deref()
+            .map(|c| c.contains("sip:trunk1@192.0.2.55:5070")),
+        Some(true)
+    );
+    let after = wait_status(&server, "trunk1", |s| {
+        s["state"] == "registered" && s["contact"] == "sip:trunk1@192.0.2.55:5070"
+    });
+    assert_eq!(after["call_id"], before["call_id"]);
+}
+
+#[test]
 fn a_call_from_the_trunk_is_recognised_for_the_local_aor() {
     let trunk = FakeTrunk::start(Mode::Accept { grant: 300 });
     let server = client("", &entry("trunk1", trunk.addr(), ""));
