@@ -4,6 +4,7 @@ mod outcome;
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
 use rand::rngs::SmallRng;
@@ -59,7 +60,8 @@ pub struct Registration {
     account: Account,
     binding: LocalBinding,
     timers: Timers,
-    policy: RetryPolicy,
+    /// Shared by every registration that uses the same policy.
+    policy: Arc<RetryPolicy>,
     rng: SmallRng,
     call_id: String,
     from_tag: String,
@@ -67,7 +69,8 @@ pub struct Registration {
     /// Requested expiry; raised by a 423's Min-Expires.
     expires: u32,
     auth: Option<AuthCache>,
-    in_flight: Option<InFlight>,
+    /// Boxed: most of the time there is none, and thousands of registrations sit idle.
+    in_flight: Option<Box<InFlight>>,
     /// Branch and CSeq of the last completed transaction, whose retransmitted responses are ignored.
     previous: Option<(String, u32)>,
     outbox: VecDeque<Transmit>,
@@ -108,7 +111,7 @@ impl Registration {
             account,
             binding,
             timers: Timers::default(),
-            policy: RetryPolicy::default(),
+            policy: default_policy(),
             rng,
             call_id,
             from_tag,
@@ -149,7 +152,7 @@ impl Registration {
 
     /// Replaces the retry policy.
     #[must_use]
-    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
+    pub fn with_retry_policy(mut self, policy: Arc<RetryPolicy>) -> Self {
         self.policy = policy;
         self
     }
@@ -474,7 +477,7 @@ impl Registration {
     }
 
     /// Ends the transaction in flight, remembering it so its late responses are recognised.
-    fn complete_in_flight(&mut self) -> Option<InFlight> {
+    fn complete_in_flight(&mut self) -> Option<Box<InFlight>> {
         let flight = self.in_flight.take()?;
         self.previous = Some((flight.txn.branch().to_owned(), flight.txn.cseq()));
         Some(flight)
@@ -530,15 +533,21 @@ impl Registration {
             payload: payload.clone(),
         });
         let reliable = self.binding.transport.is_reliable();
-        self.in_flight = Some(InFlight {
+        self.in_flight = Some(Box::new(InFlight {
             txn: ClientTransaction::new(branch, self.cseq, payload, reliable, &self.timers, now),
             purpose,
             destination,
             answered,
             stale_retried,
-        });
+        }));
         self.next_attempt = None;
     }
+}
+
+/// The default retry policy, shared by every registration that keeps it.
+fn default_policy() -> Arc<RetryPolicy> {
+    static DEFAULT: LazyLock<Arc<RetryPolicy>> = LazyLock::new(|| Arc::new(RetryPolicy::default()));
+    Arc::clone(&DEFAULT)
 }
 
 fn random_hex(rng: &mut SmallRng) -> String {

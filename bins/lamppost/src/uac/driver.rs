@@ -72,6 +72,8 @@ pub(crate) struct Settings {
 
 /// One running registration.
 struct Entry {
+    /// Its id, shared with the timer heap and the Call-ID index.
+    id: Arc<str>,
     reg: Registration,
     origin: Origin,
     /// The deadline it sits in the heap for.
@@ -83,9 +85,10 @@ struct Entry {
 /// The driver's state.
 pub(crate) struct Driver {
     settings: Settings,
-    entries: HashMap<String, Entry>,
-    by_call_id: HashMap<String, String>,
-    timers: BinaryHeap<Reverse<(Instant, String)>>,
+    /// Boxed: the map's spare capacity then costs a pointer per slot, not a whole registration.
+    entries: HashMap<Arc<str>, Box<Entry>>,
+    by_call_id: HashMap<Box<str>, Arc<str>>,
+    timers: BinaryHeap<Reverse<(Instant, Arc<str>)>>,
     sender: Sender,
     inbound: Arc<InboundMap>,
     counts: Arc<Mutex<Vec<(&'static str, usize)>>>,
@@ -229,11 +232,11 @@ impl Driver {
             // A failed send schedules a retry through the timer; it never asks for a send at once.
             entry.reg.handle_send_error(now, error);
         }
-        if self.by_call_id.get(entry.reg.call_id()).map(String::as_str) != Some(id) {
+        if self.by_call_id.get(entry.reg.call_id()).map(|v| &**v) != Some(id) {
             // The account changed and took a new Call-ID.
-            self.by_call_id.retain(|_, v| v != id);
+            self.by_call_id.retain(|_, v| &**v != id);
             self.by_call_id
-                .insert(entry.reg.call_id().to_owned(), id.to_owned());
+                .insert(entry.reg.call_id().into(), Arc::clone(&entry.id));
         }
         if entry.leaving && entry.reg.is_finished() {
             self.by_call_id.remove(entry.reg.call_id());
@@ -244,7 +247,7 @@ impl Driver {
         if deadline != entry.scheduled {
             entry.scheduled = deadline;
             if let Some(t) = deadline {
-                self.timers.push(Reverse((t, id.to_owned())));
+                self.timers.push(Reverse((t, Arc::clone(&entry.id))));
             }
         }
     }
@@ -344,7 +347,11 @@ impl Driver {
     }
 
     async fn add(&mut self, mut row: UacRow) -> Result<RegistrationView, UacError> {
-        if self.entries.get(&row.l_uuid).is_some_and(|e| !e.leaving) {
+        if self
+            .entries
+            .get(row.l_uuid.as_str())
+            .is_some_and(|e| !e.leaving)
+        {
             return Err(UacError::Invalid(format!(
                 "l_uuid {:?} is already registered; remove it first or pick another id",
                 row.l_uuid
@@ -411,7 +418,7 @@ impl Driver {
         let mut report = ReloadReport::default();
         // What runs from a source that could not be read stays as it is: a database outage must not unregister
         // every trunk.
-        let mut seen = std::collections::HashSet::new();
+        let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
         for (error, kind) in [
             (&reading.table_error, "table"),
             (&reading.config_error, "config"),
@@ -425,7 +432,7 @@ impl Driver {
                     self.entries
                         .iter()
                         .filter(|(_, e)| e.origin.kind() == kind)
-                        .map(|(id, _)| id.clone()),
+                        .map(|(id, _)| id.to_string()),
                 );
             }
         }
@@ -434,7 +441,7 @@ impl Driver {
             warn!(error = %bad.error, "outbound registration skipped");
             if self
                 .entries
-                .get(&bad.row.l_uuid)
+                .get(bad.row.l_uuid.as_str())
                 .is_some_and(|e| !e.leaving)
             {
                 // A running registration whose row turned bad keeps its last good settings.
@@ -453,7 +460,7 @@ impl Driver {
         for d in definitions {
             let id = d.account.id.clone();
             seen.insert(id.clone());
-            match self.entries.get_mut(&id) {
+            match self.entries.get_mut(id.as_str()) {
                 Some(entry) if !entry.leaving => {
                     entry.origin = d.origin;
                     let same_account = *entry.reg.account() == d.account;
@@ -480,8 +487,8 @@ impl Driver {
         let gone: Vec<String> = self
             .entries
             .iter()
-            .filter(|(id, e)| !e.leaving && !seen.contains(*id))
-            .map(|(id, _)| id.clone())
+            .filter(|(id, e)| !e.leaving && !seen.contains(&***id))
+            .map(|(id, _)| id.to_string())
             .collect();
         for id in gone {
             self.leave(&id, now);
@@ -503,21 +510,24 @@ impl Driver {
     /// Starts a registration (replacing a leaving one of the same id).
     fn start(&mut self, d: Definition, spread: Duration, now: Instant) {
         let id = d.account.id.clone();
-        if let Some(old) = self.entries.remove(&id) {
+        if let Some(old) = self.entries.remove(id.as_str()) {
             self.by_call_id.remove(old.reg.call_id());
         }
         self.seed = self.seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let reg = Registration::new(d.account, d.binding, now, spread, self.seed)
             .with_timers(self.settings.timers);
-        self.by_call_id.insert(reg.call_id().to_owned(), id.clone());
+        let key: Arc<str> = id.as_str().into();
+        self.by_call_id
+            .insert(reg.call_id().into(), Arc::clone(&key));
         self.entries.insert(
-            id.clone(),
-            Entry {
+            Arc::clone(&key),
+            Box::new(Entry {
+                id: key,
                 reg,
                 origin: d.origin,
                 scheduled: None,
                 leaving: false,
-            },
+            }),
         );
         self.after(&id, now);
     }
@@ -531,7 +541,7 @@ impl Driver {
             let account = e.reg.account();
             map.entry(account.contact_user.clone())
                 .or_insert_with(|| InboundTarget {
-                    registration: id.clone(),
+                    registration: id.to_string(),
                     local_aor: crate::api::canonical_aor(&format!(
                         "{}@{}",
                         account.local_user, account.local_domain
