@@ -59,7 +59,8 @@ struct InFlight {
 pub struct Registration {
     account: Account,
     binding: LocalBinding,
-    timers: Timers,
+    /// Shared by every registration with the same timers.
+    timers: Arc<Timers>,
     /// Shared by every registration that uses the same policy.
     policy: Arc<RetryPolicy>,
     rng: SmallRng,
@@ -68,11 +69,12 @@ pub struct Registration {
     cseq: u32,
     /// Requested expiry; raised by a 423's Min-Expires.
     expires: u32,
-    auth: Option<AuthCache>,
+    /// Boxed, like the other parts an idle registration does not need inline.
+    auth: Option<Box<AuthCache>>,
     /// Boxed: most of the time there is none, and thousands of registrations sit idle.
     in_flight: Option<Box<InFlight>>,
     /// Branch and CSeq of the last completed transaction, whose retransmitted responses are ignored.
-    previous: Option<(String, u32)>,
+    previous: Option<(u64, u32)>,
     outbox: VecDeque<Transmit>,
     next_attempt: Option<Instant>,
     after_unregister: Option<AfterUnregister>,
@@ -110,7 +112,7 @@ impl Registration {
         let mut reg = Self {
             account,
             binding,
-            timers: Timers::default(),
+            timers: Arc::new(Timers::default()),
             policy: default_policy(),
             rng,
             call_id,
@@ -145,7 +147,7 @@ impl Registration {
 
     /// Replaces the transaction timers (for tests, or a shell with other T1/T2).
     #[must_use]
-    pub fn with_timers(mut self, timers: Timers) -> Self {
+    pub fn with_timers(mut self, timers: Arc<Timers>) -> Self {
         self.timers = timers;
         self
     }
@@ -235,7 +237,7 @@ impl Registration {
             return self
                 .previous
                 .as_ref()
-                .is_some_and(|(b, seq)| b == branch && *seq == cseq.seq);
+                .is_some_and(|&(b, seq)| b == branch_key(branch) && seq == cseq.seq);
         }
         if code < 200 {
             if let Some(flight) = &mut self.in_flight {
@@ -479,7 +481,7 @@ impl Registration {
     /// Ends the transaction in flight, remembering it so its late responses are recognised.
     fn complete_in_flight(&mut self) -> Option<Box<InFlight>> {
         let flight = self.in_flight.take()?;
-        self.previous = Some((flight.txn.branch().to_owned(), flight.txn.cseq()));
+        self.previous = Some((branch_key(flight.txn.branch()), flight.txn.cseq()));
         Some(flight)
     }
 
@@ -542,6 +544,12 @@ impl Registration {
         }));
         self.next_attempt = None;
     }
+}
+
+/// A branch reduced to a hash: enough to recognise a late response to the previous transaction.
+fn branch_key(branch: &str) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+    BuildHasherDefault::<DefaultHasher>::default().hash_one(branch)
 }
 
 /// The default retry policy, shared by every registration that keeps it.

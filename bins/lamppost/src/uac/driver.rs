@@ -66,7 +66,7 @@ pub(crate) enum Control {
 /// Settings fixed at start.
 pub(crate) struct Settings {
     pub(crate) sources: Sources,
-    pub(crate) timers: Timers,
+    pub(crate) timers: Arc<Timers>,
     pub(crate) initial_spread: Duration,
 }
 
@@ -515,7 +515,7 @@ impl Driver {
         }
         self.seed = self.seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let reg = Registration::new(d.account, d.binding, now, spread, self.seed)
-            .with_timers(self.settings.timers);
+            .with_timers(Arc::clone(&self.settings.timers));
         let key: Arc<str> = id.as_str().into();
         self.by_call_id
             .insert(reg.call_id().into(), Arc::clone(&key));
@@ -533,19 +533,20 @@ impl Driver {
     }
 
     fn rebuild_inbound(&self) {
-        let mut map = HashMap::new();
-        for (id, e) in &self.entries {
+        let mut map = HashMap::with_capacity(self.entries.len());
+        for e in self.entries.values() {
             if e.leaving {
                 continue;
             }
             let account = e.reg.account();
-            map.entry(account.contact_user.clone())
+            map.entry(account.contact_user.as_str().into())
                 .or_insert_with(|| InboundTarget {
-                    registration: id.to_string(),
+                    registration: Arc::clone(&e.id),
                     local_aor: crate::api::canonical_aor(&format!(
                         "{}@{}",
                         account.local_user, account.local_domain
-                    )),
+                    ))
+                    .into(),
                 });
         }
         self.inbound.replace(map);

@@ -126,11 +126,11 @@ impl Uac {
                 contact_addr: uac.contact_addr.clone(),
                 default_domain,
             },
-            timers: Timers {
+            timers: Arc::new(Timers {
                 t1,
                 timer_f: timeout,
                 ..Timers::default()
-            },
+            }),
             initial_spread: Duration::from_secs(uac.initial_spread),
         };
         let driver = Driver::new(

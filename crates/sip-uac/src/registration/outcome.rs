@@ -81,11 +81,11 @@ impl Registration {
                 return;
             }
         }
-        let mut cache = AuthCache::adopt(self.auth.take(), chosen);
+        let mut cache = AuthCache::adopt(self.auth.take().map(|b| *b), chosen);
         let cnonce = random_hex(&mut self.rng);
         let answer = cache.answer(&self.account, &request_uri(&self.account), &cnonce);
         let realm = cache.realm().to_owned();
-        self.auth = Some(cache);
+        self.auth = Some(Box::new(cache));
         match answer {
             Ok(credentials) => {
                 self.send(now, flight.purpose, Some(credentials), true, stale_retried);

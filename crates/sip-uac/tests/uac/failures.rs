@@ -85,7 +85,7 @@ fn backoff_grows_caps_and_never_stops() {
         ..Timers::default()
     };
     let mut h = Harness::new(a);
-    h.reg = h.reg.with_timers(timers);
+    h.reg = h.reg.with_timers(std::sync::Arc::new(timers));
     let mut waits = Vec::new();
     for n in 1..=40u32 {
         h.next_request();
