@@ -207,8 +207,9 @@ impl fmt::Debug for Extras {
 pub struct Binding {
     /// Unique, stable identifier of this binding (survives refreshes).
     pub id: u64,
-    /// Canonical address-of-record, `user@domain` (domain in lower case); shared with the table's key.
-    pub aor: Arc<str>,
+    /// Canonical address-of-record, `user@domain` (domain in lower case). Boxed, not shared: most AORs have one
+    /// binding, and a shared copy's counters would cost 16 bytes more each.
+    pub aor: Box<str>,
     /// The contact URI, exactly as the client sent it (without angle brackets).
     pub uri: Box<str>,
     /// Preference in thousandths (`q=0.5` is 500); `None` when the client sent no q.

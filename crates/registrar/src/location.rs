@@ -1,16 +1,14 @@
 //! The in-memory location table: AOR → bindings. The store keeps a durable copy; this is what requests read.
 
-use std::hash::{BuildHasher, RandomState};
-use std::sync::Arc;
-
 use hashbrown::HashTable;
+use std::hash::{BuildHasher, RandomState};
 
 use crate::binding::{Binding, Change, RemovalReason, UnixTime};
 
 /// Bindings by canonical AOR.
 ///
 /// Each entry is the boxed list of one AOR's bindings, never empty; the AOR itself is not stored again as a key but
-/// read from the first binding (every binding of the list shares one `Arc` of it). Lists are exactly as long as
+/// read from the first binding. Lists are exactly as long as
 /// their bindings: most AORs hold one, and a spare slot costs as much as a binding.
 #[derive(Debug, Default)]
 pub struct LocationTable {
@@ -69,15 +67,8 @@ impl LocationTable {
         }
     }
 
-    /// The table's shared copy of `aor`, to put in a new binding instead of another allocation.
-    pub fn aor_key(&self, aor: &str) -> Arc<str> {
-        self.bindings(aor)
-            .first()
-            .map_or_else(|| Arc::from(aor), |b| b.aor.clone())
-    }
-
     /// Inserts a binding, replacing one with the same id.
-    pub fn upsert(&mut self, mut binding: Binding) {
+    pub fn upsert(&mut self, binding: Binding) {
         let hash = self.hash(&binding.aor);
         let found = self
             .aors
@@ -90,7 +81,6 @@ impl LocationTable {
             self.len += 1;
             return;
         };
-        binding.aor = list[0].aor.clone();
         match list.iter_mut().find(|b| b.id == binding.id) {
             Some(slot) => *slot = binding,
             None => {
@@ -171,4 +161,100 @@ impl LocationTable {
 /// The AOR of a stored list: that of its first binding (lists are never empty in the table).
 fn key_of(list: &[Binding]) -> &str {
     list.first().map_or("", |b| &b.aor)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::binding::{Source, Transport};
+
+    fn binding(id: u64, aor: &str, expires: u64) -> Binding {
+        let addr: std::net::SocketAddr = "192.0.2.1:5060".parse().unwrap();
+        Binding {
+            id,
+            aor: aor.into(),
+            uri: format!("sip:{id}@192.0.2.1").into(),
+            q: None,
+            expires_at: UnixTime(expires),
+            registered_at: UnixTime(0),
+            updated_at: UnixTime(0),
+            call_id: "c".into(),
+            cseq: 1,
+            branch_hash: 0,
+            source: Source {
+                remote: addr,
+                local: addr.into(),
+                transport: Transport::Udp,
+                connection: None,
+            },
+            user_agent: "".into(),
+            extras: Default::default(),
+        }
+    }
+
+    fn ids(t: &LocationTable, aor: &str) -> Vec<u64> {
+        t.bindings(aor).iter().map(|b| b.id).collect()
+    }
+
+    #[test]
+    fn lists_keep_order_and_exact_length() {
+        let mut t = LocationTable::new();
+        t.upsert(binding(1, "a@x", 100));
+        t.upsert(binding(2, "a@x", 100));
+        t.upsert(binding(3, "b@x", 100));
+        t.upsert(binding(4, "a@x", 100));
+        assert_eq!((t.len(), t.aor_count()), (4, 2));
+        assert_eq!(ids(&t, "a@x"), [1, 2, 4]);
+        assert_eq!(ids(&t, "b@x"), [3]);
+        assert!(t.bindings("c@x").is_empty());
+        // Replacing by id keeps the position and the count.
+        let mut moved = binding(2, "a@x", 200);
+        moved.cseq = 9;
+        t.upsert(moved);
+        assert_eq!(ids(&t, "a@x"), [1, 2, 4]);
+        assert_eq!(t.bindings("a@x")[1].cseq, 9);
+        assert_eq!(t.len(), 4);
+        let mut keys: Vec<(&str, usize)> = t.iter().map(|(k, v)| (k, v.len())).collect();
+        keys.sort_unstable();
+        assert_eq!(keys, [("a@x", 3), ("b@x", 1)]);
+        assert_eq!(t.max_id(), 4);
+    }
+
+    #[test]
+    fn removal_and_expiry_drop_empty_aors() {
+        let mut t = LocationTable::new();
+        t.upsert(binding(1, "a@x", 100));
+        t.upsert(binding(2, "a@x", 50));
+        t.upsert(binding(3, "b@x", 50));
+        t.remove("a@x", 9);
+        t.remove("z@x", 1);
+        assert_eq!(t.len(), 3);
+        t.remove("a@x", 1);
+        assert_eq!(ids(&t, "a@x"), [2]);
+        assert_eq!(t.live("a@x", UnixTime(49)).count(), 1);
+        assert_eq!(t.live("a@x", UnixTime(50)).count(), 0);
+        let removed = t.expire(UnixTime(50));
+        assert_eq!(removed.len(), 2);
+        assert!(removed.iter().all(|c| matches!(
+            c,
+            Change::Remove {
+                reason: RemovalReason::Expired,
+                ..
+            }
+        )));
+        assert!(t.is_empty());
+        assert_eq!(t.aor_count(), 0);
+        t.upsert(binding(5, "a@x", 100));
+        t.upsert(binding(6, "a@x", 10));
+        assert_eq!(t.expire(UnixTime(20)).len(), 1);
+        assert_eq!(ids(&t, "a@x"), [5]);
+        t.apply(&[Change::Remove {
+            id: 5,
+            aor: "a@x".into(),
+            uri: String::new(),
+            reason: RemovalReason::Unregistered,
+        }]);
+        assert!(t.is_empty());
+        assert_eq!(t.aor_count(), 0);
+    }
 }

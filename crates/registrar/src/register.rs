@@ -263,7 +263,7 @@ impl Registrar {
         };
         let request = Request {
             now: UnixTime::from_system(now),
-            aor: self.table.aor_key(&target.aor),
+            aor: target.aor.as_str().into(),
             call_id,
             cseq: cseq.seq,
             branch_hash: branch_hash(via.branch()),
@@ -452,7 +452,7 @@ impl Registrar {
 /// Per-request facts shared by every binding it writes.
 struct Request<'m> {
     now: UnixTime,
-    aor: Arc<str>,
+    aor: Box<str>,
     call_id: &'m str,
     cseq: u32,
     branch_hash: u64,
