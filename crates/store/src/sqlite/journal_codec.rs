@@ -26,10 +26,6 @@ const REMOVE: u8 = 2;
 
 /// A change as the journal records it.
 #[derive(Debug, Clone, PartialEq)]
-#[expect(
-    clippy::large_enum_variant,
-    reason = "a decoded change is used at once, never stored in bulk; boxing would add an allocation per row"
-)]
 pub(super) enum JournalChange {
     /// Insert or replace this binding.
     Upsert(Binding),
