@@ -1,7 +1,8 @@
 //! The binding: one contact registered for one address-of-record.
 
+use std::fmt;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub use sip_msg::Transport;
@@ -66,27 +67,151 @@ pub struct Source {
     /// Remote address the request was received from.
     pub remote: SocketAddr,
     /// Local socket it arrived on.
-    pub local: SocketAddr,
+    pub local: LocalAddr,
     /// Transport it arrived over.
     pub transport: Transport,
     /// Connection identifier for connection-oriented transports.
     pub connection: Option<u64>,
 }
 
+/// A local socket address, interned: a server has few of them, and every binding names one.
+///
+/// Each distinct address is stored once for the life of the process, so a binding holds a pointer, not the address.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LocalAddr(&'static SocketAddr);
+
+impl LocalAddr {
+    /// The shared copy of `addr`.
+    pub fn intern(addr: SocketAddr) -> Self {
+        static SEEN: RwLock<Vec<&'static SocketAddr>> = RwLock::new(Vec::new());
+        let find = |seen: &[&'static SocketAddr]| seen.iter().copied().find(|&&a| a == addr);
+        if let Some(a) = find(&SEEN.read().unwrap_or_else(PoisonError::into_inner)) {
+            return Self(a);
+        }
+        let mut seen = SEEN.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(a) = find(&seen) {
+            return Self(a);
+        }
+        let a: &'static SocketAddr = Box::leak(Box::new(addr));
+        seen.push(a);
+        Self(a)
+    }
+
+    /// The address.
+    pub fn get(self) -> SocketAddr {
+        *self.0
+    }
+}
+
+impl From<SocketAddr> for LocalAddr {
+    fn from(addr: SocketAddr) -> Self {
+        Self::intern(addr)
+    }
+}
+
+impl fmt::Debug for LocalAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.0, f)
+    }
+}
+
+impl fmt::Display for LocalAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self.0, f)
+    }
+}
+
+/// The parts of a contact that most bindings lack, as plain fields (see [`Extras`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContactExtras {
+    /// Contact header parameters other than `expires` and `q`, raw, each starting with `;`.
+    pub params: Box<str>,
+    /// Path header values (RFC 3327), in order; empty when none.
+    pub path: Box<[Box<str>]>,
+    /// `+sip.instance` contact parameter (RFC 5626), without quotes.
+    pub instance: Option<Box<str>>,
+    /// `reg-id` contact parameter (RFC 5626).
+    pub reg_id: Option<u32>,
+}
+
+/// [`ContactExtras`] kept out of line, and not allocated at all when every part is empty, so a plain binding stays
+/// small.
+#[derive(Clone, Default)]
+pub struct Extras(Option<Box<ContactExtras>>);
+
+impl Extras {
+    /// Contact parameters other than `expires` and `q` (empty if none).
+    pub fn params(&self) -> &str {
+        self.0.as_ref().map_or("", |e| &e.params)
+    }
+
+    /// Path header values, in order.
+    pub fn path(&self) -> &[Box<str>] {
+        self.0.as_ref().map_or(&[], |e| &e.path)
+    }
+
+    /// `+sip.instance`, without quotes.
+    pub fn instance(&self) -> Option<&str> {
+        self.0.as_ref().and_then(|e| e.instance.as_deref())
+    }
+
+    /// `reg-id`.
+    pub fn reg_id(&self) -> Option<u32> {
+        self.0.as_ref().and_then(|e| e.reg_id)
+    }
+
+    /// The parts as plain fields, to change them.
+    pub fn to_parts(&self) -> ContactExtras {
+        self.0.as_deref().cloned().unwrap_or_default()
+    }
+}
+
+impl From<ContactExtras> for Extras {
+    fn from(parts: ContactExtras) -> Self {
+        if parts == ContactExtras::default() {
+            Self(None)
+        } else {
+            Self(Some(Box::new(parts)))
+        }
+    }
+}
+
+impl PartialEq for Extras {
+    fn eq(&self, other: &Self) -> bool {
+        self.params() == other.params()
+            && self.path() == other.path()
+            && self.instance() == other.instance()
+            && self.reg_id() == other.reg_id()
+    }
+}
+
+impl Eq for Extras {}
+
+impl fmt::Debug for Extras {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Extras")
+            .field("params", &self.params())
+            .field("path", &self.path())
+            .field("instance", &self.instance())
+            .field("reg_id", &self.reg_id())
+            .finish()
+    }
+}
+
 /// One contact bound to an address-of-record.
 ///
-/// Strings are boxed (no spare capacity) and the AOR and User-Agent are shared: a server holds one of these per
-/// registered device, and its size is the memory per binding.
+/// Strings are boxed (no spare capacity), the AOR and User-Agent are shared, the local socket is interned and the
+/// contact's rarer parts live out of line: a server holds one of these per registered device, and its size is the
+/// memory per binding.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Binding {
     /// Unique, stable identifier of this binding (survives refreshes).
     pub id: u64,
-    /// Canonical address-of-record, `user@domain` (domain in lower case); shared with the table's key.
-    pub aor: Arc<str>,
+    /// Canonical address-of-record, `user@domain` (domain in lower case). Boxed, not shared: most AORs have one
+    /// binding, and a shared copy's counters would cost 16 bytes more each.
+    pub aor: Box<str>,
     /// The contact URI, exactly as the client sent it (without angle brackets).
     pub uri: Box<str>,
-    /// Contact header parameters other than `expires` and `q`, raw, each starting with `;`.
-    pub params: Box<str>,
     /// Preference in thousandths (`q=0.5` is 500); `None` when the client sent no q.
     pub q: Option<u16>,
     /// When the binding expires.
@@ -105,18 +230,34 @@ pub struct Binding {
     pub source: Source,
     /// User-Agent header of the registering client (empty if none); one shared copy per distinct value.
     pub user_agent: Arc<str>,
-    /// Path header values (RFC 3327), in order; empty when none.
-    pub path: Box<[Box<str>]>,
-    /// `+sip.instance` contact parameter (RFC 5626), without quotes.
-    pub instance: Option<Box<str>>,
-    /// `reg-id` contact parameter (RFC 5626).
-    pub reg_id: Option<u32>,
+    /// Contact parameters, Path, `+sip.instance` and `reg-id`.
+    pub extras: Extras,
 }
 
 impl Binding {
     /// Seconds left before expiry at `now`.
     pub fn expires_in(&self, now: UnixTime) -> u32 {
         self.expires_at.secs_after(now)
+    }
+
+    /// Contact header parameters other than `expires` and `q`, raw, each starting with `;` (empty if none).
+    pub fn params(&self) -> &str {
+        self.extras.params()
+    }
+
+    /// Path header values (RFC 3327), in order; empty when none.
+    pub fn path(&self) -> &[Box<str>] {
+        self.extras.path()
+    }
+
+    /// `+sip.instance` contact parameter (RFC 5626), without quotes.
+    pub fn instance(&self) -> Option<&str> {
+        self.extras.instance()
+    }
+
+    /// `reg-id` contact parameter (RFC 5626).
+    pub fn reg_id(&self) -> Option<u32> {
+        self.extras.reg_id()
     }
 
     /// The q-value formatted as in SIP (`0.5`, `1`), if one was given.
@@ -173,6 +314,52 @@ pub enum Change {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn layout_stays_small() {
+        // A binding list of one is a single allocation of this size; keep it within mimalloc's 192-byte class.
+        assert!(size_of::<Binding>() <= 192, "{}", size_of::<Binding>());
+        assert_eq!(size_of::<Extras>(), 8);
+        assert_eq!(size_of::<LocalAddr>(), 8);
+    }
+
+    #[test]
+    fn local_addresses_are_interned() {
+        let a: SocketAddr = "192.0.2.1:5060".parse().unwrap();
+        let b: SocketAddr = "[2001:db8::1]:5061".parse().unwrap();
+        let (la, lb) = (LocalAddr::intern(a), LocalAddr::from(b));
+        assert_eq!(la.get(), a);
+        assert_eq!(lb.get(), b);
+        assert_ne!(la, lb);
+        assert!(std::ptr::eq(la.0, LocalAddr::intern(a).0));
+        assert_eq!(la.to_string(), "192.0.2.1:5060");
+        assert_eq!(format!("{lb:?}"), "[2001:db8::1]:5061");
+    }
+
+    #[test]
+    fn empty_extras_allocate_nothing_and_compare_by_value() {
+        let none = Extras::from(ContactExtras::default());
+        assert!(none.0.is_none());
+        assert_eq!(none, Extras::default());
+        assert_eq!(
+            (none.params(), none.path(), none.instance(), none.reg_id()),
+            ("", &[][..], None, None)
+        );
+        let parts = ContactExtras {
+            params: ";ob".into(),
+            path: vec!["<sip:p1.example.com;lr>".into()].into(),
+            instance: Some("<urn:uuid:1>".into()),
+            reg_id: Some(1),
+        };
+        let some = Extras::from(parts.clone());
+        assert_eq!(some.params(), ";ob");
+        assert_eq!(some.path().len(), 1);
+        assert_eq!(some.instance(), Some("<urn:uuid:1>"));
+        assert_eq!(some.reg_id(), Some(1));
+        assert_eq!(some.to_parts(), parts);
+        assert_ne!(some, none);
+        assert_eq!(Extras::from(none.to_parts()), none);
+    }
 
     #[test]
     fn q_values_round_trip() {

@@ -6,7 +6,9 @@
 
 pub mod binding;
 
-pub use binding::{Binding, Change, RemovalReason, Source, Transport, UnixTime};
+pub use binding::{
+    Binding, Change, ContactExtras, Extras, LocalAddr, RemovalReason, Source, Transport, UnixTime,
+};
 pub mod config;
 pub mod contact;
 pub mod location;

@@ -7,7 +7,7 @@ use std::time::SystemTime;
 
 use sip_msg::{Contacts, HeaderName, Message, Method, Scheme, Uri};
 
-use crate::binding::{Binding, Change, RemovalReason, Source, UnixTime};
+use crate::binding::{Binding, Change, ContactExtras, RemovalReason, Source, UnixTime};
 use crate::config::{OverflowPolicy, RegistrarConfig};
 use crate::contact::RequestedContact;
 use crate::location::LocationTable;
@@ -263,7 +263,7 @@ impl Registrar {
         };
         let request = Request {
             now: UnixTime::from_system(now),
-            aor: self.table.aor_key(&target.aor),
+            aor: target.aor.as_str().into(),
             call_id,
             cseq: cseq.seq,
             branch_hash: branch_hash(via.branch()),
@@ -427,7 +427,7 @@ impl Registrar {
                 format_args!(
                     "<{}>{}{}{};expires={}",
                     b.uri,
-                    b.params,
+                    b.params(),
                     if q.is_some() { ";q=" } else { "" },
                     q.as_deref().unwrap_or(""),
                     b.expires_in(now)
@@ -452,7 +452,7 @@ impl Registrar {
 /// Per-request facts shared by every binding it writes.
 struct Request<'m> {
     now: UnixTime,
-    aor: Arc<str>,
+    aor: Box<str>,
     call_id: &'m str,
     cseq: u32,
     branch_hash: u64,
@@ -493,7 +493,6 @@ impl Request<'_> {
             id,
             aor: self.aor.clone(),
             uri: c.addr.raw_uri().into(),
-            params: c.params.as_str().into(),
             q: c.q,
             expires_at: self.now.plus(expires),
             registered_at,
@@ -503,9 +502,13 @@ impl Request<'_> {
             branch_hash: self.branch_hash,
             source: self.source,
             user_agent: self.user_agent.clone(),
-            path: self.path.clone(),
-            instance: c.instance.as_deref().map(Into::into),
-            reg_id: c.reg_id,
+            extras: ContactExtras {
+                params: c.params.as_str().into(),
+                path: self.path.clone(),
+                instance: c.instance.as_deref().map(Into::into),
+                reg_id: c.reg_id,
+            }
+            .into(),
         }
     }
 }
@@ -539,7 +542,7 @@ fn find_match<'b>(
     if let Some(instance) = &c.instance
         && let Some(i) = current
             .clone()
-            .position(|b| b.instance.as_deref() == Some(instance.as_str()) && b.reg_id == c.reg_id)
+            .position(|b| b.instance() == Some(instance.as_str()) && b.reg_id() == c.reg_id)
     {
         return Some(i);
     }

@@ -30,7 +30,7 @@ fn source() -> Source {
     let remote: SocketAddr = "192.0.2.1:5060".parse().unwrap();
     Source {
         remote,
-        local: "192.0.2.254:5060".parse().unwrap(),
+        local: "192.0.2.254:5060".parse::<SocketAddr>().unwrap().into(),
         transport: Transport::Udp,
         connection: None,
     }

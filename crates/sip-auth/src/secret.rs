@@ -60,6 +60,20 @@ impl StoredSecret {
         }
     }
 
+    /// The raw MD5 HA1, if one is stored (`None` for [`StoredSecret::dummy`]).
+    pub fn md5_ha1(&self) -> Option<[u8; 16]> {
+        self.md5
+            .filter(|_| !self.dummy)
+            .and_then(|d| d.as_bytes().try_into().ok())
+    }
+
+    /// The raw SHA-256 HA1, if one is stored (`None` for [`StoredSecret::dummy`]).
+    pub fn sha256_ha1(&self) -> Option<[u8; 32]> {
+        self.sha256
+            .filter(|_| !self.dummy)
+            .and_then(|d| d.as_bytes().try_into().ok())
+    }
+
     /// Whether this is [`StoredSecret::dummy`].
     pub fn is_dummy(&self) -> bool {
         self.dummy
@@ -117,6 +131,14 @@ mod tests {
             assert!(usable);
         }
         assert!(!from_hex.ha1_for(Algorithm::Sha256).1);
+        assert_eq!(from_pw.md5_ha1(), Some(bytes));
+        assert_eq!(from_hex.sha256_ha1(), None);
+        let rebuilt = StoredSecret::from_ha1_bytes(from_pw.md5_ha1(), from_pw.sha256_ha1());
+        assert_eq!(
+            rebuilt.ha1_for(Algorithm::Sha256).0.as_bytes(),
+            from_pw.ha1_for(Algorithm::Sha256).0.as_bytes()
+        );
+        assert_eq!(StoredSecret::dummy().md5_ha1(), None);
         assert!(from_pw.ha1_for(Algorithm::Sha256).1);
     }
 

@@ -17,7 +17,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use registrar::{Binding, Change, Source, Transport, UnixTime};
+use registrar::{Binding, Change, ContactExtras, Source, Transport, UnixTime};
 use store::{BlockingLocationStore, SqliteOptions, SqliteStore};
 
 /// Bindings in the database before measuring.
@@ -34,8 +34,6 @@ fn binding(id: u64) -> Binding {
         id,
         aor: format!("{user}@example.com").into(),
         uri: format!("sip:{user}@{remote};ob").into(),
-        params: ";+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-00a0c91e6bf6>\";reg-id=1"
-            .into(),
         q: None,
         expires_at: UnixTime(1_800_003_600),
         registered_at: UnixTime(1_800_000_000),
@@ -45,14 +43,19 @@ fn binding(id: u64) -> Binding {
         branch_hash: id.wrapping_mul(0x9E37_79B9_7F4A_7C15),
         source: Source {
             remote,
-            local: SocketAddr::from(([198, 51, 100, 1], 5060)),
+            local: SocketAddr::from(([198, 51, 100, 1], 5060)).into(),
             transport: Transport::Udp,
             connection: None,
         },
         user_agent: "Zoiper rv2.10.20.5".into(),
-        path: Box::default(),
-        instance: Some("<urn:uuid:00000000-0000-1000-8000-00a0c91e6bf6>".into()),
-        reg_id: Some(1),
+        extras: ContactExtras {
+            params: ";+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-00a0c91e6bf6>\";reg-id=1"
+                .into(),
+            path: Box::default(),
+            instance: Some("<urn:uuid:00000000-0000-1000-8000-00a0c91e6bf6>".into()),
+            reg_id: Some(1),
+        }
+        .into(),
     }
 }
 

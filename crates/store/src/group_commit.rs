@@ -102,7 +102,7 @@ impl GroupCommit {
         }
         let (ack, outcome) = oneshot::channel();
         let request = Request::new(changes, Ack::channel(ack));
-        match self.queue.try_send(Message::Commit(request)) {
+        match self.queue.try_send(Message::Commit(Box::new(request))) {
             Ok(()) => {}
             Err(TrySendError::Disconnected(message)) => {
                 message.disarm();
@@ -180,7 +180,7 @@ impl GroupCommit {
     /// Queues `request` if there is room; a refused request's caller is not answered.
     fn try_send(&self, request: Request) -> Result<(), StoreError> {
         self.queue
-            .try_send(Message::Commit(request))
+            .try_send(Message::Commit(Box::new(request)))
             .map_err(|e| match e {
                 TrySendError::Full(message) => {
                     message.disarm();

@@ -3,7 +3,8 @@
 mod common;
 
 use common::{binding, by_id, open, url};
-use registrar::{Binding, Change, RemovalReason, Source, Transport, UnixTime};
+use registrar::{Binding, Change, ContactExtras, RemovalReason, Source, Transport, UnixTime};
+use std::net::SocketAddr;
 use store::{LocationStore, SqliteOptions, SqliteStore, StoreError};
 
 fn remove(b: &Binding) -> Change {
@@ -21,8 +22,6 @@ fn varied_bindings() -> Vec<Binding> {
 
     let mut full = binding(u64::MAX, "bob@example.com");
     full.uri = "sips:bob@[2001:db8::7]:5061;transport=tcp;ob".into();
-    full.params =
-        ";+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-AABBCCDDEEFF>\";reg-id=1;ob".into();
     full.q = Some(125);
     full.expires_at = UnixTime(i64::MAX as u64);
     full.registered_at = UnixTime(0);
@@ -32,31 +31,40 @@ fn varied_bindings() -> Vec<Binding> {
     full.branch_hash = u64::MAX - 1;
     full.source = Source {
         remote: "[2001:db8::7]:40123".parse().unwrap(),
-        local: "[2001:db8::1]:5061".parse().unwrap(),
+        local: "[2001:db8::1]:5061".parse::<SocketAddr>().unwrap().into(),
         transport: Transport::Tls,
         connection: Some(u64::MAX),
     };
     full.user_agent = "Téléphone/2.0 (日本語) \"quoted\"".into();
-    full.path = vec![
-        "<sip:edge1.example.com;lr>".into(),
-        "\"Edge, two\" <sip:edge2.example.com;lr;x=a,b>".into(),
-        "<sip:back\\slash.example.com;lr>".into(),
-    ]
+    full.extras = ContactExtras {
+        params: ";+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-AABBCCDDEEFF>\";reg-id=1;ob"
+            .into(),
+        path: vec![
+            "<sip:edge1.example.com;lr>".into(),
+            "\"Edge, two\" <sip:edge2.example.com;lr;x=a,b>".into(),
+            "<sip:back\\slash.example.com;lr>".into(),
+        ]
+        .into(),
+        instance: Some("<urn:uuid:00000000-0000-1000-8000-AABBCCDDEEFF>".into()),
+        reg_id: Some(u32::MAX),
+    }
     .into();
-    full.instance = Some("<urn:uuid:00000000-0000-1000-8000-AABBCCDDEEFF>".into());
-    full.reg_id = Some(u32::MAX);
 
     let mut scoped = binding(1 << 63, "carol@example.org");
     scoped.q = Some(1000);
     scoped.source = Source {
         remote: "[fe80::1%2]:5060".parse().unwrap(),
-        local: "[fe80::2%2]:5060".parse().unwrap(),
+        local: "[fe80::2%2]:5060".parse::<SocketAddr>().unwrap().into(),
         transport: Transport::Wss,
         connection: Some(0),
     };
-    scoped.path = vec!["".into()].into();
-    scoped.instance = Some("".into());
-    scoped.reg_id = Some(0);
+    scoped.extras = ContactExtras {
+        params: "".into(),
+        path: vec!["".into()].into(),
+        instance: Some("".into()),
+        reg_id: Some(0),
+    }
+    .into();
 
     let mut zero_q = binding(3, "dave@example.net");
     zero_q.q = Some(0);
@@ -196,7 +204,11 @@ async fn rows_use_kamailio_like_columns() {
     let store = open(dir.path(), "loc.db").await;
     let mut b = binding(7, "alice@example.com");
     b.q = Some(500);
-    b.path = vec!["<sip:p1;lr>".into(), "<sip:p2;lr>".into()].into();
+    b.extras = ContactExtras {
+        path: vec!["<sip:p1;lr>".into(), "<sip:p2;lr>".into()].into(),
+        ..ContactExtras::default()
+    }
+    .into();
     store.apply(&[Change::Upsert(b)]).await.unwrap();
     store.close().await;
 

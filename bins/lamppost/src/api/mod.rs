@@ -149,7 +149,7 @@ fn view(b: &Binding, now: UnixTime) -> BindingView {
     BindingView {
         id: b.id,
         contact: b.uri.to_string(),
-        params: b.params.to_string(),
+        params: b.params().to_owned(),
         q: b.q_str(),
         expires_in: b.expires_in(now),
         expires_at: b.expires_at.0,
@@ -160,9 +160,9 @@ fn view(b: &Binding, now: UnixTime) -> BindingView {
         local: b.source.local.to_string(),
         connection: b.source.connection,
         user_agent: b.user_agent.to_string(),
-        instance: b.instance.as_deref().map(str::to_owned),
-        reg_id: b.reg_id,
-        path: b.path.iter().map(|p| p.to_string()).collect(),
+        instance: b.instance().map(str::to_owned),
+        reg_id: b.reg_id(),
+        path: b.path().iter().map(|p| p.to_string()).collect(),
         call_id: b.call_id.to_string(),
         cseq: b.cseq,
     }

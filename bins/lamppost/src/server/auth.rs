@@ -1,6 +1,5 @@
 //! Digest authentication in the server: the user cache in front of the store, and the verifier.
 
-use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -12,6 +11,8 @@ use sip_auth::{
 use sip_msg::{HeaderName, Message, ResponseWriter, Uri};
 use store::{SqliteStore, Subscriber, SubscriberStore};
 use tracing::{debug, info, warn};
+
+use super::user_cache::{CachedUser, UserCache};
 
 use crate::config::Loaded;
 
@@ -38,11 +39,6 @@ pub(crate) enum AuthStep {
     },
 }
 
-enum CachedUser {
-    Known(StoredSecret),
-    Unknown { checked: Instant },
-}
-
 struct Settings {
     verifier: Verifier,
     algorithms: Vec<Algorithm>,
@@ -52,7 +48,7 @@ struct Settings {
 pub struct Authenticator {
     settings: RwLock<Arc<Settings>>,
     /// Keyed by `user@realm`.
-    users: RwLock<HashMap<Box<str>, CachedUser>>,
+    users: RwLock<UserCache>,
     store: Arc<SqliteStore>,
     random_secret: NonceSecret,
 }
@@ -64,7 +60,7 @@ impl Authenticator {
         let random_secret = NonceSecret::random();
         let auth = Self {
             settings: RwLock::new(Arc::new(settings(loaded, &random_secret))),
-            users: RwLock::new(HashMap::new()),
+            users: RwLock::new(UserCache::default()),
             store,
             random_secret,
         };
@@ -79,9 +75,9 @@ impl Authenticator {
     async fn warm(&self) -> anyhow::Result<()> {
         let users = self
             .store
-            .fold_subscribers(HashMap::new(), |users, s| {
+            .fold_subscribers(UserCache::default(), |users, s| {
                 users.insert(
-                    key(&s.username, &s.domain),
+                    &key(&s.username, &s.domain),
                     CachedUser::Known(secret_of(&s)),
                 );
             })
@@ -121,7 +117,7 @@ impl Authenticator {
             match users.get(&user_key) {
                 Some(CachedUser::Known(secret)) => settings
                     .verifier
-                    .verify(&creds, "REGISTER", realm, secret, now_secs),
+                    .verify(&creds, "REGISTER", realm, &secret, now_secs),
                 Some(CachedUser::Unknown { checked }) if checked.elapsed() < UNKNOWN_USER_TTL => {
                     // Same work and same answer as a wrong password: no user enumeration.
                     settings.verifier.verify(
@@ -152,7 +148,7 @@ impl Authenticator {
 
     /// Drops one user (`user@realm`) from the cache, so the next REGISTER reads the subscriber table again.
     pub fn forget(&self, user: &str) -> bool {
-        write(&self.users).remove(user).is_some()
+        write(&self.users).remove(user)
     }
 
     /// Drops every cached user.
@@ -174,7 +170,7 @@ impl Authenticator {
                 }
             }
         };
-        write(&self.users).insert(key(username, realm), entry);
+        write(&self.users).insert(&key(username, realm), entry);
     }
 
     /// Adds the `WWW-Authenticate` challenges (one per configured algorithm) to a 401.

@@ -4,6 +4,7 @@ mod auth;
 mod location;
 mod metrics;
 mod sip;
+mod user_cache;
 
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};

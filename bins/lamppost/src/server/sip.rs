@@ -176,7 +176,7 @@ fn register(
     let now = SystemTime::now();
     let source = Source {
         remote: inbound.remote,
-        local: inbound.local,
+        local: inbound.local.into(),
         transport: inbound.transport,
         connection: inbound.connection,
     };

@@ -13,8 +13,8 @@ use crate::{BlockingLocationStore, StoreError};
 /// What callers send to the writer.
 #[derive(Debug)]
 pub(super) enum Message {
-    /// Changes to make durable.
-    Commit(Request),
+    /// Changes to make durable; boxed so each of the queue's preallocated slots stays one pointer wide.
+    Commit(Box<Request>),
     /// Stop after everything queued before this.
     Stop,
 }

@@ -7,7 +7,7 @@
 
 use std::net::SocketAddr;
 
-use registrar::{Binding, Source, Transport, UnixTime};
+use registrar::{Binding, ContactExtras, Source, Transport, UnixTime};
 use rusqlite::{Row, Statement, params};
 
 use crate::StoreError;
@@ -72,9 +72,9 @@ impl<'a> BindingRow<'a> {
             username,
             domain,
             contact: &b.uri,
-            params: &b.params,
+            params: b.params(),
             received: format!("sip:{}", b.source.remote),
-            path: (!b.path.is_empty()).then(|| encode_path(&b.path)),
+            path: (!b.path().is_empty()).then(|| encode_path(b.path())),
             expires: time("expires", b.expires_at)?,
             q: b.q.map(|q| f64::from(q) / 1000.0),
             callid: &b.call_id,
@@ -89,8 +89,8 @@ impl<'a> BindingRow<'a> {
             ),
             transport: b.source.transport.as_str(),
             connection_id: b.source.connection.map(u64::cast_signed),
-            instance: b.instance.as_deref(),
-            reg_id: b.reg_id.map(i64::from),
+            instance: b.instance(),
+            reg_id: b.reg_id().map(i64::from),
             branch_hash: b.branch_hash.cast_signed(),
         })
     }
@@ -207,7 +207,6 @@ pub(super) fn decode(row: &Row<'_>) -> Result<Binding, String> {
         id: int("id")?.cast_unsigned(),
         aor: aor.into(),
         uri: text("contact")?.into(),
-        params: text("params")?.into(),
         q,
         expires_at: time("expires")?,
         registered_at: time("registered_at")?,
@@ -217,14 +216,18 @@ pub(super) fn decode(row: &Row<'_>) -> Result<Binding, String> {
         branch_hash: int("branch_hash")?.cast_unsigned(),
         source: Source {
             remote,
-            local,
+            local: local.into(),
             transport,
             connection: opt_int("connection_id")?.map(i64::cast_unsigned),
         },
         user_agent: text("user_agent")?.into(),
-        path: opt_text("path")?.map_or_else(Default::default, |p| decode_path(&p)),
-        instance: opt_text("instance")?.map(Into::into),
-        reg_id,
+        extras: ContactExtras {
+            params: text("params")?.into(),
+            path: opt_text("path")?.map_or_else(Default::default, |p| decode_path(&p)),
+            instance: opt_text("instance")?.map(Into::into),
+            reg_id,
+        }
+        .into(),
     })
 }
 

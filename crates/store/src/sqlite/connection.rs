@@ -8,8 +8,13 @@ use super::target::Target;
 use super::{SqliteOptions, Synchronous, blocking};
 use crate::StoreError;
 
+/// Size of each connection's page cache in KiB (SQLite's default is 2,000). The location table outgrows any cache
+/// at scale and its rows are written in random order, so a large cache mostly holds pages that are not read again;
+/// this keeps the B-tree's inner pages and the journal's tail.
+pub(super) const CACHE_KIB: i64 = 512;
+
 /// Opens a connection to `target` with the store's settings: WAL for a file, the chosen `synchronous` level and busy
-/// timeout. SQLite's page cache is left at its default size and memory mapping off, to keep memory per binding low.
+/// timeout, a page cache of [`CACHE_KIB`] and memory mapping off, to keep memory per binding low.
 pub(super) fn open(target: &Target, opts: &SqliteOptions) -> rusqlite::Result<Connection> {
     // No SQLITE_OPEN_URI: a file name is taken literally, even one that starts with `file:`.
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -28,6 +33,7 @@ pub(super) fn open(target: &Target, opts: &SqliteOptions) -> rusqlite::Result<Co
         Synchronous::Full => "FULL",
     };
     conn.pragma_update(None, "synchronous", synchronous)?;
+    conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
     Ok(conn)
 }
 

@@ -201,7 +201,6 @@ mod tests {
             id,
             aor: format!("u{id}@example.com").into(),
             uri: format!("sip:u{id}@192.0.2.1").into(),
-            params: "".into(),
             q: None,
             expires_at: UnixTime(100),
             registered_at: UnixTime(1),
@@ -211,14 +210,12 @@ mod tests {
             branch_hash: 0,
             source: Source {
                 remote: addr,
-                local: addr,
+                local: addr.into(),
                 transport: Transport::Udp,
                 connection: None,
             },
             user_agent: "".into(),
-            path: Box::default(),
-            instance: None,
-            reg_id: None,
+            extras: registrar::Extras::default(),
         }
     }
 

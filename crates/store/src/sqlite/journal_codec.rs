@@ -13,7 +13,7 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
-use registrar::{Binding, Source, Transport, UnixTime};
+use registrar::{Binding, ContactExtras, Source, Transport, UnixTime};
 
 /// The version byte this module writes, and the only one it reads.
 const VERSION: u8 = 1;
@@ -26,10 +26,6 @@ const REMOVE: u8 = 2;
 
 /// A change as the journal records it.
 #[derive(Debug, Clone, PartialEq)]
-#[expect(
-    clippy::large_enum_variant,
-    reason = "a decoded change is used at once, never stored in bulk; boxing would add an allocation per row"
-)]
 pub(super) enum JournalChange {
     /// Insert or replace this binding.
     Upsert(Binding),
@@ -45,7 +41,7 @@ pub(super) fn encode_upsert(b: &Binding) -> Vec<u8> {
     out.varint(b.id);
     out.str(&b.aor);
     out.str(&b.uri);
-    out.str(&b.params);
+    out.str(b.params());
     out.option(b.q, |out, q| out.varint(u64::from(q)));
     out.varint(b.expires_at.0);
     out.varint(b.registered_at.0);
@@ -54,16 +50,16 @@ pub(super) fn encode_upsert(b: &Binding) -> Vec<u8> {
     out.varint(u64::from(b.cseq));
     out.0.extend_from_slice(&b.branch_hash.to_le_bytes());
     out.addr(b.source.remote);
-    out.addr(b.source.local);
+    out.addr(b.source.local.get());
     out.str(b.source.transport.as_str());
     out.option(b.source.connection, Writer::varint);
     out.str(&b.user_agent);
-    out.varint(b.path.len() as u64);
-    for value in &b.path {
+    out.varint(b.path().len() as u64);
+    for value in b.path() {
         out.str(value);
     }
-    out.option(b.instance.as_deref(), Writer::str);
-    out.option(b.reg_id, |out, id| out.varint(u64::from(id)));
+    out.option(b.instance(), Writer::str);
+    out.option(b.reg_id(), |out, id| out.varint(u64::from(id)));
     out.0
 }
 
@@ -250,7 +246,6 @@ impl Reader<'_> {
             id,
             aor,
             uri,
-            params,
             q,
             expires_at,
             registered_at,
@@ -260,14 +255,18 @@ impl Reader<'_> {
             branch_hash,
             source: Source {
                 remote,
-                local,
+                local: local.into(),
                 transport,
                 connection,
             },
             user_agent,
-            path: path.into_boxed_slice(),
-            instance,
-            reg_id,
+            extras: ContactExtras {
+                params,
+                path: path.into_boxed_slice(),
+                instance,
+                reg_id,
+            }
+            .into(),
         })
     }
 }
@@ -275,6 +274,7 @@ impl Reader<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use registrar::Extras;
 
     /// A binding with every optional field present and values that stress the encoding.
     fn full() -> Binding {
@@ -282,7 +282,6 @@ mod tests {
             id: u64::MAX,
             aor: "jürgen@bücher.example".into(),
             uri: "sip:jürgen@[2001:db8::1]:5061;transport=tls".into(),
-            params: ";+sip.instance=\"<urn:uuid:x>\";reg-id=2;ÿ".into(),
             q: Some(u16::MAX),
             expires_at: UnixTime(i64::MAX as u64),
             registered_at: UnixTime(1_800_000_000),
@@ -292,19 +291,23 @@ mod tests {
             branch_hash: 0x8000_0000_0000_0001,
             source: Source {
                 remote: "[2001:db8::7%4]:5061".parse().unwrap(),
-                local: "[::1]:5060".parse().unwrap(),
+                local: "[::1]:5060".parse::<SocketAddr>().unwrap().into(),
                 transport: Transport::Tls,
                 connection: Some(u64::MAX - 1),
             },
             user_agent: "Téléphone/1.0 ☎".into(),
-            path: vec![
-                "<sip:p1.example;lr>".into(),
-                "\"a, b\" <sip:p2\\;lr>".into(),
-                "".into(),
-            ]
+            extras: ContactExtras {
+                params: ";+sip.instance=\"<urn:uuid:x>\";reg-id=2;ÿ".into(),
+                path: vec![
+                    "<sip:p1.example;lr>".into(),
+                    "\"a, b\" <sip:p2\\;lr>".into(),
+                    "".into(),
+                ]
+                .into(),
+                instance: Some("<urn:uuid:00000000-0000-1000-8000-00a0c91e6bf6>".into()),
+                reg_id: Some(u32::MAX),
+            }
             .into(),
-            instance: Some("<urn:uuid:00000000-0000-1000-8000-00a0c91e6bf6>".into()),
-            reg_id: Some(u32::MAX),
         }
     }
 
@@ -314,7 +317,6 @@ mod tests {
             id: 0,
             aor: "".into(),
             uri: "".into(),
-            params: "".into(),
             q: None,
             expires_at: UnixTime(0),
             registered_at: UnixTime(0),
@@ -324,15 +326,20 @@ mod tests {
             branch_hash: 0,
             source: Source {
                 remote: "192.0.2.7:0".parse().unwrap(),
-                local: "0.0.0.0:65535".parse().unwrap(),
+                local: "0.0.0.0:65535".parse::<SocketAddr>().unwrap().into(),
                 transport: Transport::Udp,
                 connection: None,
             },
             user_agent: "".into(),
-            path: Box::default(),
-            instance: None,
-            reg_id: None,
+            extras: Extras::default(),
         }
+    }
+
+    /// Changes one of the binding's extra parts.
+    fn set(b: &mut Binding, change: impl FnOnce(&mut ContactExtras)) {
+        let mut parts = b.extras.to_parts();
+        change(&mut parts);
+        b.extras = parts.into();
     }
 
     fn round_trip(b: &Binding) {
@@ -355,7 +362,7 @@ mod tests {
             |b, f| b.id = f.id,
             |b, f| b.aor = f.aor.clone(),
             |b, f| b.uri = f.uri.clone(),
-            |b, f| b.params = f.params.clone(),
+            |b, f| set(b, |e| e.params = f.params().into()),
             |b, f| b.q = f.q,
             |b, _| b.q = Some(0),
             |b, f| b.expires_at = f.expires_at,
@@ -371,12 +378,12 @@ mod tests {
             |b, f| b.source.connection = f.source.connection,
             |b, _| b.source.connection = Some(0),
             |b, f| b.user_agent = f.user_agent.clone(),
-            |b, f| b.path = f.path.clone(),
-            |b, _| b.path = vec!["".into()].into(),
-            |b, f| b.instance = f.instance.clone(),
-            |b, _| b.instance = Some("".into()),
-            |b, f| b.reg_id = f.reg_id,
-            |b, _| b.reg_id = Some(0),
+            |b, f| set(b, |e| e.path = f.path().into()),
+            |b, _| set(b, |e| e.path = vec!["".into()].into()),
+            |b, f| set(b, |e| e.instance = f.instance().map(Into::into)),
+            |b, _| set(b, |e| e.instance = Some("".into())),
+            |b, f| set(b, |e| e.reg_id = f.reg_id()),
+            |b, _| set(b, |e| e.reg_id = Some(0)),
         ];
         for (i, set) in variants.into_iter().enumerate() {
             let mut b = bare();
@@ -410,12 +417,19 @@ mod tests {
     #[test]
     fn the_encoding_adds_little_beyond_the_text() {
         let b = full();
-        let text: usize = [&*b.aor, &b.uri, &b.params, &b.call_id, &b.user_agent, "TLS"]
-            .iter()
-            .chain(b.path.iter().map(|p| &**p).collect::<Vec<_>>().iter())
-            .chain(b.instance.as_deref().iter())
-            .map(|s| s.len())
-            .sum();
+        let text: usize = [
+            &*b.aor,
+            &b.uri,
+            b.params(),
+            &b.call_id,
+            &b.user_agent,
+            "TLS",
+        ]
+        .iter()
+        .chain(b.path().iter().map(|p| &**p).collect::<Vec<_>>().iter())
+        .chain(b.instance().iter())
+        .map(|s| s.len())
+        .sum();
         let overhead = encode_upsert(&b).len() - text;
         // Version and kind 2, ten string lengths 10, id 10, q 4, times 9 + 5 + 5, cseq 5, hash 8, two IPv6
         // addresses 20 each, connection 11, path count 1, instance tag 1, reg-id 6: every value at its widest.

@@ -208,8 +208,8 @@ mod tests {
             assert_eq!(pragma::<String>(conn, "journal_mode"), "wal");
             assert_eq!(pragma::<i64>(conn, "synchronous"), synchronous);
             assert_eq!(pragma::<i64>(conn, "busy_timeout"), busy_timeout);
-            // The page cache stays at SQLite's default (2 MiB), and memory mapping stays off.
-            assert_eq!(pragma::<i64>(conn, "cache_size"), -2000);
+            // A small page cache, and no memory mapping.
+            assert_eq!(pragma::<i64>(conn, "cache_size"), -connection::CACHE_KIB);
             assert_eq!(pragma::<i64>(conn, "mmap_size"), 0);
         }
         assert!(!Arc::ptr_eq(&store.writer, &store.other));

@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::path::Path;
 
-use registrar::{Binding, Source, Transport, UnixTime};
+use registrar::{Binding, Extras, Source, Transport, UnixTime};
 use store::{SqliteOptions, SqliteStore};
 
 /// The URL of `name` inside `dir`.
@@ -37,7 +37,6 @@ pub fn binding(id: u64, aor: &str) -> Binding {
         id,
         aor: aor.into(),
         uri: format!("sip:{}@192.0.2.7:5060", aor.split('@').next().unwrap()).into(),
-        params: "".into(),
         q: None,
         expires_at: UnixTime(1_800_003_600),
         registered_at: UnixTime(1_800_000_000),
@@ -47,14 +46,12 @@ pub fn binding(id: u64, aor: &str) -> Binding {
         branch_hash: id.wrapping_mul(0x9E37_79B9_7F4A_7C15),
         source: Source {
             remote,
-            local,
+            local: local.into(),
             transport: Transport::Udp,
             connection: None,
         },
         user_agent: "".into(),
-        path: Box::default(),
-        instance: None,
-        reg_id: None,
+        extras: Extras::default(),
     }
 }
 
