@@ -161,7 +161,12 @@ impl Registration {
 
     /// The next request to send, if any.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        self.outbox.pop_front()
+        let next = self.outbox.pop_front();
+        if self.outbox.is_empty() {
+            // An idle registration keeps no queue buffer: thousands of them wait between refreshes.
+            self.outbox = VecDeque::new();
+        }
+        next
     }
 
     /// The earliest time [`Registration::handle_timeout`] must be called.
