@@ -6,8 +6,16 @@
 //! checkpoint fsyncs count):
 //! - `commit_per_binding`: the transaction callers wait for (the journal append);
 //! - `with_fold_per_binding`: that plus the writer's work between batches
-//!   ([`BlockingLocationStore::between_batches`], which folds the journal into `location` in slices), so the
+//!   ([`BlockingLocationStore::between_batches`], which folds the journal into `location` a step at a time), so the
 //!   total cost of keeping up.
+//!
+//! And one figure for the steady state of a registrar under refresh load:
+//! - `refresh_per_register`: every binding refreshed once per pass (each pass in the same shuffled order, as
+//!   periodic refresh timers do), in batches of [`REFRESH_BATCH`] (5,000 REGISTER/s gathered for 10 ms), each
+//!   batch committed and followed by the writer's work between batches: the time per REGISTER, journal folds
+//!   included. Before it, [`REFRESH_PASSES`] passes of the same workload print the writer thread's CPU time per
+//!   REGISTER and the longest pauses a reply can meet (a batch's commit, and the work between batches that the
+//!   next batch waits for).
 //!
 //! The database goes into a temporary directory under `STORE_BENCH_DIR` (default: the system's temporary
 //! directory), so a disk and a RAM file system can be compared.
@@ -25,6 +33,12 @@ const BINDINGS: u64 = 100_000;
 
 /// Batch sizes measured: a lone REGISTER, a light load, a heavy one.
 const BATCHES: [usize; 3] = [1, 16, 256];
+
+/// Refreshes per batch in the refresh workload: 5,000 REGISTER/s gathered for the writer's 10 ms.
+const REFRESH_BATCH: usize = 50;
+
+/// Passes over every binding in the refresh workload: enough for several journal folds.
+const REFRESH_PASSES: usize = 8;
 
 /// A binding like a softphone's: UDP over IPv4, a user agent, an instance id.
 fn binding(id: u64) -> Binding {
@@ -118,8 +132,10 @@ fn commit(c: &mut Criterion) {
         .map(|&i| by_order[usize::try_from(i).unwrap()].take().unwrap())
         .collect();
 
+    refresh_workload(c, &store, &mut changes);
+
     let mut next = 0;
-    // Between-batch calls that folded a slice, to report how long replies may wait behind one.
+    // Between-batch calls that took over a millisecond (fold steps), to report how long replies may wait behind one.
     let mut folds: Vec<Duration> = Vec::new();
     for (name, timed_fold) in [
         ("commit_per_binding", false),
@@ -164,11 +180,91 @@ fn commit(c: &mut Criterion) {
     if let Some(max) = folds.iter().max() {
         let total: Duration = folds.iter().sum();
         eprintln!(
-            "fold slices: {}, mean {:?}, max {max:?}",
+            "between-batch calls over 1 ms: {}, mean {:?}, max {max:?}",
             folds.len(),
             total / u32::try_from(folds.len()).unwrap()
         );
     }
+}
+
+/// CPU time the calling thread has used so far (Linux: `/proc/thread-self/schedstat`).
+fn thread_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap();
+    Duration::from_nanos(stat.split_whitespace().next().unwrap().parse().unwrap())
+}
+
+/// The refresh workload: [`REFRESH_PASSES`] passes over every binding, in batches of [`REFRESH_BATCH`].
+fn refresh_workload(c: &mut Criterion, store: &SqliteStore, changes: &mut [Change]) {
+    let batches_per_pass = changes.len() / REFRESH_BATCH;
+    let total_batches = batches_per_pass * REFRESH_PASSES;
+    let mut commits: Vec<Duration> = Vec::with_capacity(total_batches);
+    let mut betweens: Vec<Duration> = Vec::with_capacity(total_batches);
+    let started = Instant::now();
+    let cpu_started = thread_cpu();
+    for k in 0..total_batches {
+        let at = (k % batches_per_pass) * REFRESH_BATCH;
+        let batch = &mut changes[at..at + REFRESH_BATCH];
+        batch.iter_mut().for_each(refresh);
+        let t0 = Instant::now();
+        store.apply_blocking(black_box(batch)).unwrap();
+        let t1 = Instant::now();
+        store.between_batches().unwrap();
+        commits.push(t1 - t0);
+        betweens.push(t1.elapsed());
+    }
+    let cpu = thread_cpu() - cpu_started;
+    let wall = started.elapsed();
+    let registers = u32::try_from(total_batches * REFRESH_BATCH).unwrap();
+    let pct = |v: &mut Vec<Duration>, p: f64| {
+        v.sort_unstable();
+        let i = ((v.len() - 1) as f64 * p).round() as usize;
+        v[i]
+    };
+    let commit_total: Duration = commits.iter().sum();
+    let between_total: Duration = betweens.iter().sum();
+    eprintln!(
+        "refresh workload: {registers} REGISTERs over {} bindings in batches of {REFRESH_BATCH}: \
+         wall {:?}/REGISTER (commits {:?}, between batches {:?}), writer CPU {:?}/REGISTER",
+        changes.len(),
+        wall / registers,
+        commit_total / registers,
+        between_total / registers,
+        cpu / registers,
+    );
+    eprintln!(
+        "  commit per batch: p50 {:?} p99 {:?} max {:?}; between batches: p50 {:?} p99 {:?} p99.9 {:?} max {:?}",
+        pct(&mut commits, 0.5),
+        pct(&mut commits, 0.99),
+        pct(&mut commits, 1.0),
+        pct(&mut betweens, 0.5),
+        pct(&mut betweens, 0.99),
+        pct(&mut betweens, 0.999),
+        pct(&mut betweens, 1.0),
+    );
+
+    // The same workload under criterion, continuing where the passes above stopped.
+    let mut next = 0;
+    let mut group = c.benchmark_group("refresh_per_register");
+    group.measurement_time(Duration::from_secs(20));
+    group.bench_function(BenchmarkId::from_parameter(REFRESH_BATCH), |b| {
+        b.iter_custom(|iters| {
+            let mut spent = Duration::ZERO;
+            for _ in 0..iters {
+                if next + REFRESH_BATCH > changes.len() {
+                    next = 0;
+                }
+                let batch = &mut changes[next..next + REFRESH_BATCH];
+                next += REFRESH_BATCH;
+                batch.iter_mut().for_each(refresh);
+                let started = Instant::now();
+                store.apply_blocking(black_box(batch)).unwrap();
+                store.between_batches().unwrap();
+                spent += started.elapsed();
+            }
+            spent / u32::try_from(REFRESH_BATCH).unwrap()
+        });
+    });
+    group.finish();
 }
 
 criterion_group!(benches, commit);

@@ -41,12 +41,15 @@
 //! - `location_journal (seq INTEGER PRIMARY KEY, change BLOB NOT NULL)`: binding changes committed but not yet
 //!   folded into `location`, in commit order; `change` is a small versioned binary encoding of an upsert (the whole
 //!   binding) or a remove (the id). Each batch appends here, which touches a page or two instead of one page of
-//!   `location` per binding; the writer folds the journal into `location` (last change per binding wins, applied in
-//!   id order) once it holds more than 50,000 changes, in slices of 4,000 per transaction between batches, and
-//!   wholly when [`GroupCommit::shutdown`] stops the writer, when [`SqliteStore::close`] runs and when
-//!   [`SqliteStore::open`] opens the database. [`LocationStore::load_bindings`] reads `location` with the journal
-//!   applied on top, so it returns every committed change. `location` stays the table to query from SQL, but
-//!   while the server runs it lags the committed state by up to about 50,000 changes (those in the journal).
+//!   `location` per binding. `location_journal_folding`, of the same layout, holds the changes of a fold under way
+//!   (the two tables swap names when a fold starts), and is empty otherwise; `seq` grows across both. The writer
+//!   folds the journal into `location` once it holds more than three times as many changes as `location` has rows
+//!   (and at least 50,000): each binding's last change is written once, in id order, a step at a time between
+//!   batches; and wholly when [`GroupCommit::shutdown`] stops the writer, when [`SqliteStore::close`] runs and when
+//!   [`SqliteStore::open`] opens the database. [`LocationStore::load_bindings`] reads `location` with both journal
+//!   tables applied on top, so it returns every committed change. `location` stays the table to query from SQL,
+//!   but while the server runs it lags the committed state by up to three changes per binding (at least 50,000),
+//!   plus about a second of load while a fold runs: those in the journal tables.
 
 mod any_store;
 mod error;

@@ -1,5 +1,5 @@
 //! The location journal: changes are appended to `location_journal`, read back on top of `location`, and folded into
-//! `location` past 50,000 rows, at shutdown, at close and at open.
+//! `location` past 50,000 rows (for a small `location`), at shutdown, at close and at open.
 
 mod common;
 
@@ -11,7 +11,8 @@ use common::{binding, by_id, open, raw, url};
 use registrar::{Binding, Change, RemovalReason, UnixTime};
 use store::{GroupCommit, LocationStore};
 
-/// Journal length past which the writer folds (the store's `FOLD_ROWS`).
+/// Journal length past which the writer folds while `location` holds fewer than a third as many rows (the store's
+/// `FOLD_MIN_ROWS`).
 const FOLD_ROWS: u64 = 50_000;
 
 fn remove(id: u64) -> Change {

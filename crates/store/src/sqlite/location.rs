@@ -1,10 +1,11 @@
 //! [`LocationStore`] and [`BlockingLocationStore`] for [`SqliteStore`].
 
 use std::collections::HashMap;
+use std::sync::PoisonError;
 use std::time::Instant;
 
 use registrar::{Binding, Change};
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::Connection;
 
 use super::SqliteStore;
 use super::{binding_row, journal, journal_codec};
@@ -66,23 +67,25 @@ impl BlockingLocationStore for SqliteStore {
             return Ok(());
         }
         self.writer.with(APPLY, |conn| {
-            append(conn, &entries).map_err(StoreError::db(APPLY))
+            let mut fold = self.fold.lock().unwrap_or_else(PoisonError::into_inner);
+            fold.append(conn, &entries).map_err(StoreError::db(APPLY))
         })
     }
 
-    /// Folds one slice of the journal into `location` once it holds more than `FOLD_ROWS` changes.
+    /// Does one step of the journal fold (a few milliseconds of work) when one is due or under way: see the
+    /// `journal` module.
     fn between_batches(&self) -> Result<(), StoreError> {
         const ACTION: &str = "folding the location journal";
         self.writer.with(ACTION, |conn| {
-            let fold = |conn: &mut Connection| -> rusqlite::Result<()> {
-                if journal::length(conn)? > journal::FOLD_ROWS {
-                    let started = Instant::now();
-                    let folded = journal::fold_slice(conn, journal::FOLD_SLICE)?;
-                    tracing::debug!(folded, elapsed = ?started.elapsed(), "folded location journal slice");
-                }
-                Ok(())
-            };
-            fold(conn).map_err(StoreError::db(ACTION))
+            let mut fold = self.fold.lock().unwrap_or_else(PoisonError::into_inner);
+            let started = Instant::now();
+            let stepped = fold
+                .step(conn, journal::STEP)
+                .map_err(StoreError::db(ACTION))?;
+            if stepped {
+                tracing::trace!(elapsed = ?started.elapsed(), "location journal fold step");
+            }
+            Ok(())
         })
     }
 
@@ -98,18 +101,6 @@ fn change_id(change: &Change) -> u64 {
         Change::Upsert(b) => b.id,
         Change::Remove { id, .. } => *id,
     }
-}
-
-/// Appends encoded changes to the journal in one transaction.
-fn append(conn: &mut Connection, entries: &[Vec<u8>]) -> rusqlite::Result<()> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    {
-        let mut append = tx.prepare_cached(journal::APPEND)?;
-        for entry in entries {
-            append.execute([entry])?;
-        }
-    }
-    tx.commit()
 }
 
 /// Every `location` row that decodes (the others are logged), with the journal applied on top; one read

@@ -31,7 +31,7 @@ mod schema;
 mod subscriber;
 mod target;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use connection::SharedConnection;
@@ -98,6 +98,8 @@ pub struct SqliteStore {
     writer: Arc<SharedConnection>,
     /// Everything else; the same connection as `writer` for an in-memory database.
     other: Arc<SharedConnection>,
+    /// The journal fold the writer advances between batches; used only with `writer` held.
+    fold: Arc<Mutex<journal::Fold>>,
 }
 
 impl SqliteStore {
@@ -121,12 +123,18 @@ impl SqliteStore {
             let mut writer = open()?;
             schema::prepare(&mut writer)?;
             fold_journal(&mut writer)?;
+            let fold = journal::Fold::new(&writer).map_err(StoreError::db(FOLD))?;
+            let fold = Arc::new(Mutex::new(fold));
             let writer = Arc::new(SharedConnection::new(writer));
             let other = match &target {
                 Target::Memory => Arc::clone(&writer),
                 Target::File(_) => Arc::new(SharedConnection::new(open()?)),
             };
-            Ok(Self { writer, other })
+            Ok(Self {
+                writer,
+                other,
+                fold,
+            })
         })
         .await?;
         tracing::info!(
@@ -156,9 +164,14 @@ impl SqliteStore {
         }
     }
 
-    /// Folds the whole location journal into `location`, on the write connection.
+    /// Folds the whole location journal into `location`, on the write connection, in place of any fold under way.
     fn fold_journal(&self) -> Result<(), StoreError> {
-        self.writer.with(FOLD, fold_journal)
+        self.writer.with(FOLD, |conn| {
+            let mut fold = self.fold.lock().unwrap_or_else(PoisonError::into_inner);
+            fold_journal(conn)?;
+            *fold = journal::Fold::new(conn).map_err(StoreError::db(FOLD))?;
+            Ok(())
+        })
     }
 }
 

@@ -66,6 +66,13 @@ const CREATE_LOCATION_JOURNAL: &str = "CREATE TABLE IF NOT EXISTS location_journ
     change BLOB NOT NULL
 )";
 
+/// The second journal table, which the journal's rows move to (by renaming) while they are folded.
+const CREATE_LOCATION_JOURNAL_FOLDING: &str =
+    "CREATE TABLE IF NOT EXISTS location_journal_folding (
+    seq INTEGER PRIMARY KEY,
+    change BLOB NOT NULL
+)";
+
 /// What to do about a `subscriber` table that lacks Kamailio's columns.
 const SUBSCRIBER_HINT: &str =
     "lamppost needs Kamailio's subscriber columns; add them or give lamppost its own database file";
@@ -133,6 +140,7 @@ pub(super) fn prepare(conn: &mut Connection) -> Result<(), StoreError> {
     // No index on `expires`: every refresh would rewrite it, and expiry is decided in memory.
     tx.execute_batch(CREATE_LOCATION_ACCOUNT_INDEX)
         .and_then(|()| tx.execute_batch(CREATE_LOCATION_JOURNAL))
+        .and_then(|()| tx.execute_batch(CREATE_LOCATION_JOURNAL_FOLDING))
         .map_err(StoreError::db(ACTION))?;
     tx.commit().map_err(StoreError::db(ACTION))
 }
