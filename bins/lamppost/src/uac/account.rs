@@ -37,6 +37,14 @@ impl fmt::Display for Origin {
 }
 
 impl Origin {
+    /// The table row's id, for table rows.
+    pub fn row_id(&self) -> Option<i64> {
+        match self {
+            Self::Table { id } => Some(*id),
+            Self::Config { .. } => None,
+        }
+    }
+
     /// `"table"` or `"config"`.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -81,14 +81,7 @@ impl Sender {
             let events = self.events.clone();
             tokio::spawn(async move {
                 let result = match tokio::net::lookup_host((key.0.as_str(), key.1)).await {
-                    Ok(addrs) => {
-                        let addrs: Vec<SocketAddr> = addrs.collect();
-                        if addrs.is_empty() {
-                            Err(format!("{} has no address", key.0))
-                        } else {
-                            Ok(addrs)
-                        }
-                    }
+                    Ok(addrs) => Ok(addrs.collect()),
                     Err(e) => Err(format!("cannot resolve {}: {e}", key.0)),
                 };
                 let _ = events.send(Event::Resolved { key, result }).await;
@@ -105,9 +98,12 @@ impl Sender {
         now: Instant,
     ) -> Vec<Failed> {
         let waiting = self.resolving.remove(&key).unwrap_or_default();
-        match result {
-            Ok(addrs) => {
-                let addr = addrs[0];
+        let resolved = result.and_then(|addrs| match addrs.first() {
+            Some(&addr) => Ok((addr, addrs)),
+            None => Err(format!("{} has no address", key.0)),
+        });
+        match resolved {
+            Ok((addr, addrs)) => {
                 self.names.insert(key, (addrs, now));
                 waiting
                     .into_iter()

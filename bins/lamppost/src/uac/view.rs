@@ -82,10 +82,7 @@ pub(crate) fn view(reg: &Registration, origin: &Origin, now: Instant) -> Registr
     RegistrationView {
         id: account.id.clone(),
         origin: origin.kind().to_owned(),
-        row_id: match origin {
-            Origin::Table { id } => Some(*id),
-            Origin::Config { .. } => None,
-        },
+        row_id: origin.row_id(),
         local_aor: format!("{}@{}", account.local_user, account.local_domain),
         remote_aor: format!("{}@{}", account.remote_user, account.remote_domain),
         next_hop: account.proxy.as_ref().map_or_else(
@@ -127,10 +124,7 @@ pub(crate) fn invalid(row: &UacRow, origin: &Origin, error: &str) -> Registratio
     RegistrationView {
         id: row.l_uuid.clone(),
         origin: origin.kind().to_owned(),
-        row_id: match origin {
-            Origin::Table { id } => Some(*id),
-            Origin::Config { .. } => None,
-        },
+        row_id: origin.row_id(),
         local_aor: format!("{}@{}", row.l_username, row.l_domain),
         remote_aor: format!("{}@{}", row.r_username, row.r_domain),
         next_hop: if row.auth_proxy.is_empty() {
