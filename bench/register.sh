@@ -6,7 +6,7 @@
 # reading the server's CPU time before and after each step. Prints a summary table and the lamppost/kamailio
 # ratios, writes the raw results to bench/out/results-<timestamp>.txt, and exits non-zero if any REGISTER failed.
 #
-# Usage: bench/register.sh [all|kamailio|lamppost]      (default: all; see bench/README.md for the settings)
+# Usage: bench/register.sh [all|kamailio|floor|lamppost]   (default: all; see bench/README.md for the settings)
 set -euo pipefail
 
 # ---------------------------------------------------------------------------------------------- settings
@@ -27,6 +27,8 @@ SIPP_RECV_TIMEOUT="${SIPP_RECV_TIMEOUT:-5000}"     # ms a sipp call waits for a 
 READY_TIMEOUT="${READY_TIMEOUT:-30}"               # seconds a server gets to answer the OPTIONS probe
 KAMAILIO_BIN="${KAMAILIO_BIN:-kamailio}"
 LAMPPOST_BIN="${LAMPPOST_BIN:-target/release/lamppost}"
+FLOOR_PORT="${FLOOR_PORT:-45060}"
+FLOOR_BIN="${FLOOR_BIN:-target/release/examples/udp_floor}" # the no-work UDP responder (noauth only)
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_DIR="$(dirname "$BENCH_DIR")"
@@ -125,6 +127,7 @@ server_port() {
     case "$1" in
     kamailio) echo "$KAMAILIO_PORT" ;;
     lamppost) echo "$LAMPPOST_PORT" ;;
+    floor) echo "$FLOOR_PORT" ;;
     esac
 }
 
@@ -153,6 +156,13 @@ start_lamppost() {
     "$LAMPPOST_BIN" user import "$OUT/lamppost-users.txt" --config "$cfg" >"$RUN_DIR/lamppost-$mode-import.log" 2>&1 ||
         die "lamppost user import failed, see $RUN_DIR/lamppost-$mode-import.log: $(tail -n 5 "$RUN_DIR/lamppost-$mode-import.log")"
     "$LAMPPOST_BIN" serve --config "$cfg" >"$RUN_DIR/lamppost-$mode.log" 2>&1 &
+    SERVER_PID=$!
+}
+
+# The floor: a UDP responder that answers every request 200 with no work (crates/sip-transport/examples/udp_floor.rs),
+# one thread per core as lamppost's UDP transport. What it costs is what the kernel's UDP path costs every server.
+start_floor() {
+    "$FLOOR_BIN" "127.0.0.1:$FLOOR_PORT" "$(nproc)" >"$RUN_DIR/floor-$1.log" 2>&1 &
     SERVER_PID=$!
 }
 
@@ -321,15 +331,15 @@ summarize() {
             any = 0
             for (i = 1; i <= n; i++) {
                 k = keys[i]; split(k, sm, SUBSEP)
-                if (sm[1] != "lamppost") continue
+                if (sm[1] == "kamailio") continue
                 kk = "kamailio" SUBSEP sm[2]
                 if (!(kk in order)) continue
-                if (!any) { print "lamppost / kamailio (target: <= 0.5 for both)"; any = 1 }
-                printf "  %-7s CPU per registration %s   memory per binding %s\n", sm[2],
+                if (!any) { print "against kamailio (lamppost target: <= 0.5 for both; floor: the UDP path alone)"; any = 1 }
+                printf "  %-8s / kamailio %-7s CPU per registration %s   memory per binding %s\n", sm[1], sm[2],
                     (cs[kk] > 0 ? sprintf("%.2f", cs[k] / cs[kk]) : "-"),
                     (kib[kk] > 0 ? sprintf("%.2f", kib[k] / kib[kk]) : "-")
             }
-            if (!any) print "lamppost / kamailio: needs both servers in the same run"
+            if (!any) print "ratios against kamailio: need kamailio in the same run"
             printf "failed registrations in total: %d\n", total_failed
         }' "$RESULTS"
 }
@@ -338,20 +348,20 @@ summarize() {
 main() {
     local target="${1:-all}" servers server mode
     case "$target" in
-    all) servers="kamailio lamppost" ;;
-    kamailio | lamppost) servers="$target" ;;
+    all) servers="kamailio floor lamppost" ;;
+    kamailio | lamppost | floor) servers="$target" ;;
     -h | --help)
         sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
         return 0
         ;;
-    *) die "unknown target '$target' (use all, kamailio or lamppost)" ;;
+    *) die "unknown target '$target' (use all, kamailio, floor or lamppost)" ;;
     esac
     for mode in $MODES; do
         [[ "$mode" == noauth || "$mode" == auth ]] || die "MODES may hold only noauth and auth (got '$mode')"
     done
     local v
     for v in USERS NOAUTH_RATE AUTH_RATE PREFILL_NOAUTH_RATE PREFILL_AUTH_RATE DURATION STEPS KAMAILIO_PORT \
-        LAMPPOST_PORT LAMPPOST_HTTP_PORT SIPP_PORT SIPP_RECV_TIMEOUT READY_TIMEOUT; do
+        LAMPPOST_PORT LAMPPOST_HTTP_PORT FLOOR_PORT SIPP_PORT SIPP_RECV_TIMEOUT READY_TIMEOUT; do
         require_uint "$v"
     done
     [[ "$SETTLE" =~ ^[0-9]+$ ]] || die "SETTLE must be a non-negative integer (got '$SETTLE')"
@@ -367,6 +377,10 @@ main() {
             [[ -r /usr/lib/x86_64-linux-gnu/kamailio/modules/db_sqlite.so ]] ||
                 die "Kamailio's db_sqlite module is missing (apt-get install -y kamailio-sqlite-modules)"
             ;;
+        floor)
+            [[ -x "$FLOOR_BIN" ]] ||
+                die "$FLOOR_BIN not found: build it with 'cargo build --release --example udp_floor -p sip-transport' (or set FLOOR_BIN)"
+            ;;
         lamppost)
             [[ -x "$LAMPPOST_BIN" ]] ||
                 die "$LAMPPOST_BIN not found: build it with 'cargo build --release -p lamppost' (or set LAMPPOST_BIN)"
@@ -374,7 +388,7 @@ main() {
         esac
     done
     local port
-    for port in $KAMAILIO_PORT $LAMPPOST_PORT $SIPP_PORT; do
+    for port in $KAMAILIO_PORT $LAMPPOST_PORT $FLOOR_PORT $SIPP_PORT; do
         [[ -z "$(ss -Hlun "sport = :$port")" ]] || die "udp port $port is already in use: $(ss -Hlunp "sport = :$port")"
     done
     if [[ " $servers " == *" lamppost "* && -n "$(ss -Hltn "sport = :$LAMPPOST_HTTP_PORT")" ]]; then
@@ -416,6 +430,8 @@ main() {
 
     for server in $servers; do
         for mode in $MODES; do
+            # The floor answers 200 at once: it has no challenge to give.
+            [[ "$server" == floor && "$mode" == auth ]] && continue
             run_case "$server" "$mode"
         done
     done
