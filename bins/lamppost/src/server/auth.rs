@@ -12,7 +12,7 @@ use sip_msg::{HeaderName, Message, ResponseWriter, Uri};
 use store::{SqliteStore, Subscriber, SubscriberStore};
 use tracing::{debug, info, warn};
 
-use super::user_cache::{CachedUser, UserCache};
+use super::user_cache::{CachedUser, Kept, UserCache};
 
 use crate::config::Loaded;
 
@@ -44,6 +44,17 @@ struct Settings {
     algorithms: Vec<Algorithm>,
 }
 
+impl Settings {
+    /// The HA1s worth caching: those of the offered algorithms (a response with another one fails anyway).
+    fn kept(&self) -> Kept {
+        let offers = |base| self.algorithms.iter().any(|a| a.base() == base);
+        Kept {
+            md5: offers(Algorithm::Md5),
+            sha256: offers(Algorithm::Sha256),
+        }
+    }
+}
+
 /// Verifies digest credentials against the subscriber table, cached in memory.
 pub struct Authenticator {
     settings: RwLock<Arc<Settings>>,
@@ -58,9 +69,10 @@ impl Authenticator {
     /// cache.
     pub async fn new(loaded: &Loaded, store: Arc<SqliteStore>) -> anyhow::Result<Self> {
         let random_secret = NonceSecret::random();
+        let settings = settings(loaded, &random_secret);
         let auth = Self {
-            settings: RwLock::new(Arc::new(settings(loaded, &random_secret))),
-            users: RwLock::new(UserCache::default()),
+            users: RwLock::new(UserCache::new(settings.kept())),
+            settings: RwLock::new(Arc::new(settings)),
             store,
             random_secret,
         };
@@ -73,9 +85,10 @@ impl Authenticator {
 
     /// Fills the cache from the subscriber table, row by row.
     async fn warm(&self) -> anyhow::Result<()> {
+        let kept = read(&self.settings).kept();
         let users = self
             .store
-            .fold_subscribers(UserCache::default(), |users, s| {
+            .fold_subscribers(UserCache::new(kept), |users, s| {
                 users.insert(
                     &key(&s.username, &s.domain),
                     CachedUser::Known(secret_of(&s)),
@@ -89,8 +102,10 @@ impl Authenticator {
 
     /// Applies reloaded auth settings and forgets cached users (each is read again from the store on next use).
     pub fn reload(&self, loaded: &Loaded) -> anyhow::Result<()> {
-        *write(&self.settings) = Arc::new(settings(loaded, &self.random_secret));
-        write(&self.users).clear();
+        let settings = settings(loaded, &self.random_secret);
+        let kept = settings.kept();
+        *write(&self.settings) = Arc::new(settings);
+        write(&self.users).clear(kept);
         Ok(())
     }
 
@@ -153,7 +168,8 @@ impl Authenticator {
 
     /// Drops every cached user.
     pub fn forget_all(&self) {
-        write(&self.users).clear();
+        let kept = read(&self.settings).kept();
+        write(&self.users).clear(kept);
     }
 
     /// Loads one user from the store into the cache (or remembers that it does not exist).

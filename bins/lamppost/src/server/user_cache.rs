@@ -1,7 +1,9 @@
 //! The in-memory cache of subscribers' digest secrets, kept compact: the server may hold every account.
 //!
-//! A known user is one boxed record, `[flags][MD5 HA1]?[SHA-256 HA1]?[user@realm]`: raw hash bytes rather than hex
-//! and no separate key allocation, about 90 bytes per user with both HA1s.
+//! Known users are records packed back to back in one arena, `[flags][key length][MD5 HA1]?[SHA-256 HA1]?[user@realm]`,
+//! found through a table of 4-byte arena offsets: raw hash bytes rather than hex, only the HA1s of the algorithms the
+//! server offers, and no allocation per user. With MD5 alone a typical user costs about 45 bytes. A removed record
+//! leaves a hole; the arena is compacted once holes make up half of it.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
@@ -15,6 +17,8 @@ const HAS_SHA256: u8 = 2;
 const DUMMY: u8 = 4;
 const MD5_LEN: usize = 16;
 const SHA256_LEN: usize = 32;
+/// Flags and key length.
+const PREFIX_LEN: usize = 3;
 
 /// What the cache knows about a user.
 #[derive(Debug)]
@@ -28,15 +32,40 @@ pub(crate) enum CachedUser {
     },
 }
 
+/// Which HA1s the cache keeps: those of the algorithms the server offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Kept {
+    /// Keep the MD5 HA1.
+    pub(crate) md5: bool,
+    /// Keep the SHA-256 HA1.
+    pub(crate) sha256: bool,
+}
+
 /// Users by `user@realm`.
-#[derive(Default)]
 pub(crate) struct UserCache {
-    known: HashTable<Box<[u8]>>,
+    arena: Vec<u8>,
+    /// Offsets of the live records in `arena`.
+    known: HashTable<u32>,
+    /// Bytes of `arena` held by removed records.
+    holes: usize,
     unknown: HashMap<Box<str>, Instant>,
+    kept: Kept,
     hasher: RandomState,
 }
 
 impl UserCache {
+    /// An empty cache keeping the `kept` HA1s of each user.
+    pub(crate) fn new(kept: Kept) -> Self {
+        Self {
+            arena: Vec::new(),
+            known: HashTable::new(),
+            holes: 0,
+            unknown: HashMap::new(),
+            kept,
+            hasher: RandomState::new(),
+        }
+    }
+
     /// What is cached for `key` (`user@realm`).
     pub(crate) fn get(&self, key: &str) -> Option<CachedUser> {
         if let Some(record) = self.find(key) {
@@ -47,15 +76,22 @@ impl UserCache {
             .map(|&checked| CachedUser::Unknown { checked })
     }
 
-    /// Caches `entry` for `key`, replacing what was there.
+    /// Caches `entry` for `key`, replacing what was there. A key too long to pack (over 64 KiB) is not cached.
     pub(crate) fn insert(&mut self, key: &str, entry: CachedUser) {
         self.remove(key);
         match entry {
             CachedUser::Known(secret) => {
-                let hash = self.hasher.hash_one(key);
-                let hasher = &self.hasher;
+                let Ok(offset) = u32::try_from(self.arena.len()) else {
+                    return;
+                };
+                if !push_record(&mut self.arena, key, &secret, self.kept) {
+                    return;
+                }
+                let (arena, hasher) = (&self.arena, &self.hasher);
                 self.known
-                    .insert_unique(hash, record(key, &secret), |r| hasher.hash_one(key_of(r)));
+                    .insert_unique(hasher.hash_one(key), offset, |&o| {
+                        hasher.hash_one(key_of(record_at(arena, o)))
+                    });
             }
             CachedUser::Unknown { checked } => {
                 self.unknown.insert(key.into(), checked);
@@ -66,18 +102,24 @@ impl UserCache {
     /// Forgets `key`; `true` if anything was cached for it.
     pub(crate) fn remove(&mut self, key: &str) -> bool {
         let hash = self.hasher.hash_one(key);
-        let known = self
+        let arena = &self.arena;
+        let removed = self
             .known
-            .find_entry(hash, |r| key_of(r) == key)
-            .map(|e| e.remove())
-            .is_ok();
-        self.unknown.remove(key).is_some() || known
+            .find_entry(hash, |&o| key_of(record_at(arena, o)) == key)
+            .map(|e| e.remove().0)
+            .ok();
+        if let Some(offset) = removed {
+            self.holes += record_at(&self.arena, offset).len();
+            if self.holes > self.arena.len() / 2 {
+                self.compact();
+            }
+        }
+        self.unknown.remove(key).is_some() || removed.is_some()
     }
 
-    /// Forgets everything.
-    pub(crate) fn clear(&mut self) {
-        self.known = HashTable::new();
-        self.unknown = HashMap::new();
+    /// Forgets everything, and from now on keeps the `kept` HA1s.
+    pub(crate) fn clear(&mut self, kept: Kept) {
+        *self = Self::new(kept);
     }
 
     /// Number of users cached, known or not.
@@ -87,36 +129,54 @@ impl UserCache {
 
     fn find(&self, key: &str) -> Option<&[u8]> {
         self.known
-            .find(self.hasher.hash_one(key), |r| key_of(r) == key)
-            .map(|r| &**r)
+            .find(self.hasher.hash_one(key), |&o| {
+                key_of(record_at(&self.arena, o)) == key
+            })
+            .map(|&o| record_at(&self.arena, o))
+    }
+
+    /// Copies the live records into a new arena without holes and points the table at their new places.
+    fn compact(&mut self) {
+        let mut arena = Vec::with_capacity(self.arena.len() - self.holes);
+        for offset in self.known.iter_mut() {
+            let record = record_at(&self.arena, *offset);
+            // The new arena is no larger than the old one, whose offsets fit in a u32.
+            *offset = arena.len() as u32;
+            arena.extend_from_slice(record);
+        }
+        self.arena = arena;
+        self.holes = 0;
     }
 }
 
-/// Encodes one known user.
-fn record(key: &str, secret: &StoredSecret) -> Box<[u8]> {
-    let (md5, sha256) = (secret.md5_ha1(), secret.sha256_ha1());
+/// Appends one known user's record; `false` (and nothing appended) when the key is too long to pack.
+fn push_record(arena: &mut Vec<u8>, key: &str, secret: &StoredSecret, kept: Kept) -> bool {
+    let Ok(key_len) = u16::try_from(key.len()) else {
+        return false;
+    };
+    let md5 = secret.md5_ha1().filter(|_| kept.md5);
+    let sha256 = secret.sha256_ha1().filter(|_| kept.sha256);
     let mut flags = 0;
-    let mut out = Vec::with_capacity(1 + MD5_LEN + SHA256_LEN + key.len());
-    out.push(0);
-    if let Some(h) = md5 {
+    if md5.is_some() {
         flags |= HAS_MD5;
-        out.extend_from_slice(&h);
     }
-    if let Some(h) = sha256 {
+    if sha256.is_some() {
         flags |= HAS_SHA256;
-        out.extend_from_slice(&h);
     }
     if secret.is_dummy() {
         flags |= DUMMY;
     }
-    out[0] = flags;
-    out.extend_from_slice(key.as_bytes());
-    out.into_boxed_slice()
+    arena.push(flags);
+    arena.extend_from_slice(&key_len.to_le_bytes());
+    arena.extend_from_slice(md5.as_ref().map_or(&[][..], |h| &h[..]));
+    arena.extend_from_slice(sha256.as_ref().map_or(&[][..], |h| &h[..]));
+    arena.extend_from_slice(key.as_bytes());
+    true
 }
 
-/// Length of a record's header (flags and hashes).
+/// Length of a record's header (flags, key length and hashes).
 fn header_len(flags: u8) -> usize {
-    let mut len = 1;
+    let mut len = PREFIX_LEN;
     if flags & HAS_MD5 != 0 {
         len += MD5_LEN;
     }
@@ -126,24 +186,28 @@ fn header_len(flags: u8) -> usize {
     len
 }
 
+/// The whole record that starts at `offset`.
+fn record_at(arena: &[u8], offset: u32) -> &[u8] {
+    let start = offset as usize;
+    let flags = arena[start];
+    let key_len = usize::from(u16::from_le_bytes([arena[start + 1], arena[start + 2]]));
+    &arena[start..start + header_len(flags) + key_len]
+}
+
 /// The `user@realm` of a record.
 fn key_of(record: &[u8]) -> &str {
-    let flags = record.first().copied().unwrap_or(0);
-    record
-        .get(header_len(flags)..)
-        .and_then(|k| std::str::from_utf8(k).ok())
-        .unwrap_or("")
+    std::str::from_utf8(&record[header_len(record[0])..]).unwrap_or("")
 }
 
 /// The secret of a record.
 fn secret(record: &[u8]) -> StoredSecret {
-    let flags = record.first().copied().unwrap_or(0);
+    let flags = record[0];
     if flags & DUMMY != 0 {
         return StoredSecret::dummy();
     }
-    let mut at = 1;
+    let mut at = PREFIX_LEN;
     let mut take = |present: bool, len: usize| {
-        let bytes = present.then(|| record.get(at..at + len)).flatten();
+        let bytes = present.then(|| &record[at..at + len]);
         at += if present { len } else { 0 };
         bytes
     };
@@ -156,13 +220,21 @@ fn secret(record: &[u8]) -> StoredSecret {
 mod tests {
     use super::*;
 
-    fn md5_hex(s: &StoredSecret) -> Option<[u8; 16]> {
-        s.md5_ha1()
+    const BOTH: Kept = Kept {
+        md5: true,
+        sha256: true,
+    };
+
+    fn known(cache: &UserCache, key: &str) -> StoredSecret {
+        match cache.get(key) {
+            Some(CachedUser::Known(s)) => s,
+            other => panic!("{key}: expected a known user, got {other:?}"),
+        }
     }
 
     #[test]
     fn known_users_round_trip() {
-        let mut cache = UserCache::default();
+        let mut cache = UserCache::new(BOTH);
         let both = StoredSecret::from_password("alice", "example.com", "pw");
         let md5_only = StoredSecret::from_ha1_bytes(Some([7; 16]), None);
         let sha_only = StoredSecret::from_ha1_bytes(None, Some([9; 32]));
@@ -171,30 +243,47 @@ mod tests {
         cache.insert("carol@example.com", CachedUser::Known(sha_only));
         cache.insert("dave@example.com", CachedUser::Known(StoredSecret::dummy()));
         assert_eq!(cache.len(), 4);
-        let Some(CachedUser::Known(a)) = cache.get("alice@example.com") else {
-            panic!("alice missing");
-        };
-        assert_eq!(md5_hex(&a), both.md5_ha1());
+        let a = known(&cache, "alice@example.com");
+        assert_eq!(a.md5_ha1(), both.md5_ha1());
         assert_eq!(a.sha256_ha1(), both.sha256_ha1());
         assert!(!a.is_dummy());
-        let Some(CachedUser::Known(b)) = cache.get("bob@example.com") else {
-            panic!("bob missing");
-        };
+        let b = known(&cache, "bob@example.com");
         assert_eq!((b.md5_ha1(), b.sha256_ha1()), (Some([7; 16]), None));
-        let Some(CachedUser::Known(c)) = cache.get("carol@example.com") else {
-            panic!("carol missing");
-        };
+        let c = known(&cache, "carol@example.com");
         assert_eq!((c.md5_ha1(), c.sha256_ha1()), (None, Some([9; 32])));
-        let Some(CachedUser::Known(d)) = cache.get("dave@example.com") else {
-            panic!("dave missing");
-        };
-        assert!(d.is_dummy());
+        assert!(known(&cache, "dave@example.com").is_dummy());
         assert!(cache.get("alice@example.org").is_none());
     }
 
     #[test]
+    fn only_the_offered_algorithms_are_kept() {
+        let secret = StoredSecret::from_password("alice", "example.com", "pw");
+        let mut md5 = UserCache::new(Kept {
+            md5: true,
+            sha256: false,
+        });
+        md5.insert("alice@example.com", CachedUser::Known(secret.clone()));
+        let a = known(&md5, "alice@example.com");
+        assert_eq!((a.md5_ha1(), a.sha256_ha1()), (secret.md5_ha1(), None));
+        assert_eq!(
+            md5.arena.len(),
+            PREFIX_LEN + MD5_LEN + "alice@example.com".len()
+        );
+
+        // After a reload that offers SHA-256 alone, users are read again and keep only that HA1.
+        md5.clear(Kept {
+            md5: false,
+            sha256: true,
+        });
+        assert!(md5.get("alice@example.com").is_none());
+        md5.insert("alice@example.com", CachedUser::Known(secret.clone()));
+        let a = known(&md5, "alice@example.com");
+        assert_eq!((a.md5_ha1(), a.sha256_ha1()), (None, secret.sha256_ha1()));
+    }
+
+    #[test]
     fn unknown_replace_and_forget() {
-        let mut cache = UserCache::default();
+        let mut cache = UserCache::new(BOTH);
         let t = Instant::now();
         cache.insert("eve@example.com", CachedUser::Unknown { checked: t });
         assert!(matches!(
@@ -218,20 +307,52 @@ mod tests {
         assert!(cache.remove("eve@example.com"));
         assert!(!cache.remove("eve@example.com"));
         assert!(cache.get("eve@example.com").is_none());
-        for i in 0..1000 {
-            let key = format!("u{i}@example.com");
+    }
+
+    #[test]
+    fn removals_compact_the_arena_and_keep_the_rest() {
+        let mut cache = UserCache::new(BOTH);
+        let secret_of = |i: u8| StoredSecret::from_ha1_bytes(Some([i; 16]), None);
+        for i in 0..200_u8 {
             cache.insert(
-                &key,
-                CachedUser::Known(StoredSecret::from_ha1_bytes(Some([1; 16]), None)),
+                &format!("u{i}@example.com"),
+                CachedUser::Known(secret_of(i)),
             );
         }
-        assert_eq!(cache.len(), 1000);
-        assert!(matches!(
-            cache.get("u999@example.com"),
-            Some(CachedUser::Known(_))
-        ));
-        cache.clear();
-        assert_eq!(cache.len(), 0);
+        let full = cache.arena.len();
+        // Replacing a user leaves a hole, then fills the end of the arena.
+        cache.insert("u0@example.com", CachedUser::Known(secret_of(250)));
+        assert!(cache.holes > 0);
+        for i in (1..200_u8).filter(|i| i % 4 != 0) {
+            assert!(cache.remove(&format!("u{i}@example.com")));
+        }
+        // Three quarters are gone: the arena was compacted on the way, and holds no more than the survivors.
+        assert!(
+            cache.arena.len() < full / 2,
+            "{} of {full}",
+            cache.arena.len()
+        );
+        assert!(cache.holes <= cache.arena.len() / 2);
+        assert_eq!(cache.len(), 50);
+        assert_eq!(known(&cache, "u0@example.com").md5_ha1(), Some([250; 16]));
+        for i in (4..200_u8).step_by(4) {
+            assert_eq!(
+                known(&cache, &format!("u{i}@example.com")).md5_ha1(),
+                Some([i; 16])
+            );
+        }
         assert!(cache.get("u1@example.com").is_none());
+        cache.clear(BOTH);
+        assert_eq!(cache.len(), 0);
+        assert!(cache.get("u4@example.com").is_none());
+    }
+
+    #[test]
+    fn a_key_too_long_to_pack_is_not_cached() {
+        let mut cache = UserCache::new(BOTH);
+        let key = format!("{}@example.com", "x".repeat(70_000));
+        cache.insert(&key, CachedUser::Known(StoredSecret::dummy()));
+        assert!(cache.get(&key).is_none());
+        assert!(cache.arena.is_empty());
     }
 }
