@@ -2,34 +2,40 @@
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::num::NonZeroU64;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub use sip_msg::Transport;
 
 /// Seconds since the Unix epoch; bindings store absolute times so they survive restarts.
+///
+/// 32 bits (good until 2106), as every binding holds three of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct UnixTime(pub u64);
+pub struct UnixTime(pub u32);
 
 impl UnixTime {
-    /// Converts a wall-clock time, saturating at the epoch.
+    /// Converts a wall-clock time, saturating at the epoch and at the end of the range.
     pub fn from_system(t: SystemTime) -> Self {
-        Self(t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()))
+        Self(
+            t.duration_since(UNIX_EPOCH)
+                .map_or(0, |d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX)),
+        )
     }
 
     /// Converts back to a wall-clock time.
     pub fn to_system(self) -> SystemTime {
-        UNIX_EPOCH + Duration::from_secs(self.0)
+        UNIX_EPOCH + Duration::from_secs(self.0.into())
     }
 
-    /// This time plus `secs` seconds.
+    /// This time plus `secs` seconds, saturating at the end of the range.
     pub fn plus(self, secs: u32) -> Self {
-        Self(self.0 + u64::from(secs))
+        Self(self.0.saturating_add(secs))
     }
 
     /// Seconds from `now` until this time, zero if it has passed.
     pub fn secs_after(self, now: Self) -> u32 {
-        u32::try_from(self.0.saturating_sub(now.0)).unwrap_or(u32::MAX)
+        self.0.saturating_sub(now.0)
     }
 }
 
@@ -70,8 +76,8 @@ pub struct Source {
     pub local: LocalAddr,
     /// Transport it arrived over.
     pub transport: Transport,
-    /// Connection identifier for connection-oriented transports.
-    pub connection: Option<u64>,
+    /// Connection identifier for connection-oriented transports (the transports number them from 1).
+    pub connection: Option<NonZeroU64>,
 }
 
 /// A local socket address, interned: a server has few of them, and every binding names one.
@@ -225,7 +231,7 @@ pub struct Binding {
     /// CSeq number of the REGISTER that last wrote it.
     pub cseq: u32,
     /// Hash of the top Via branch of that REGISTER, to recognise retransmissions.
-    pub branch_hash: u64,
+    pub branch_hash: u32,
     /// Where the REGISTER came from.
     pub source: Source,
     /// User-Agent header of the registering client (empty if none); one shared copy per distinct value.
@@ -317,8 +323,8 @@ mod tests {
 
     #[test]
     fn layout_stays_small() {
-        // A binding list of one is a single allocation of this size; keep it within mimalloc's 192-byte class.
-        assert!(size_of::<Binding>() <= 192, "{}", size_of::<Binding>());
+        // A binding list of one is a single allocation of this size; keep it within mimalloc's 160-byte class.
+        assert!(size_of::<Binding>() <= 160, "{}", size_of::<Binding>());
         assert_eq!(size_of::<Extras>(), 8);
         assert_eq!(size_of::<LocalAddr>(), 8);
     }

@@ -168,7 +168,7 @@ mod tests {
     use super::*;
     use crate::binding::{Source, Transport};
 
-    fn binding(id: u64, aor: &str, expires: u64) -> Binding {
+    fn binding(id: u64, aor: &str, expires: u32) -> Binding {
         let addr: std::net::SocketAddr = "192.0.2.1:5060".parse().unwrap();
         Binding {
             id,

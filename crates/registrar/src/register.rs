@@ -461,7 +461,7 @@ struct Request<'m> {
     aor: Box<str>,
     call_id: &'m str,
     cseq: u32,
-    branch_hash: u64,
+    branch_hash: u32,
     source: Source,
     user_agent: Arc<str>,
     path: Box<[Box<str>]>,

@@ -55,11 +55,13 @@ fn to_tag(req: &Message<'_>) -> [u8; 16] {
     hex16(h.finish())
 }
 
-/// Hashes a Via branch so a binding can remember it cheaply.
-pub fn branch_hash(branch: Option<&str>) -> u64 {
+/// Hashes a Via branch so a binding can remember it cheaply: 32 bits, enough to tell a retransmission (same
+/// Call-ID and CSeq too) from a new request.
+pub fn branch_hash(branch: Option<&str>) -> u32 {
     let mut h = DefaultHasher::new();
     branch.hash(&mut h);
-    h.finish()
+    // The low half of the hash: what a 64-bit hash stored by an earlier version truncates to.
+    h.finish() as u32
 }
 
 fn hex16(v: u64) -> [u8; 16] {

@@ -97,7 +97,7 @@ fn a_binding_expires_on_the_virtual_clock() {
     );
     assert_eq!(status, 200);
     assert!(
-        matches!(&changes[..], [Change::Upsert(b)] if b.expires_in(registrar::UnixTime(T0)) == 60)
+        matches!(&changes[..], [Change::Upsert(b)] if b.expires_in(registrar::UnixTime(T0 as u32)) == 60)
     );
     assert!(h.registrar.expire(at(59)).is_empty());
     let gone = h.registrar.expire(at(60));

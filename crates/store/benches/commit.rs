@@ -54,7 +54,7 @@ fn binding(id: u64) -> Binding {
         updated_at: UnixTime(1_800_000_000),
         call_id: format!("{id:016x}-3c26b3e6@10.0.0.1").into(),
         cseq: 1,
-        branch_hash: id.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        branch_hash: (id.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as u32,
         source: Source {
             remote,
             local: SocketAddr::from(([198, 51, 100, 1], 5060)).into(),

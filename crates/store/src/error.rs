@@ -58,14 +58,6 @@ pub enum StoreError {
         /// Domain of the existing subscriber.
         domain: String,
     },
-    /// A value cannot be represented in the database.
-    #[error("cannot store {what}: {detail}")]
-    Unrepresentable {
-        /// The value, e.g. `binding 42 expires`.
-        what: String,
-        /// Why.
-        detail: String,
-    },
     /// A database operation failed (disk full, I/O error, database locked for longer than the busy timeout, ...).
     #[error("database error while {action}: {source}")]
     Database {

@@ -127,9 +127,9 @@ impl BlockingLocationStore for Recorder {
         let poisoned = self.poison.is_some_and(|p| ids.contains(&p));
         self.batches.lock().unwrap().push(ids);
         if poisoned {
-            Err(StoreError::Unrepresentable {
-                what: "the poisoned binding".to_owned(),
-                detail: "test failure".to_owned(),
+            Err(StoreError::Database {
+                action: "applying the poisoned binding",
+                source: Arc::new(rusqlite::Error::InvalidQuery),
             })
         } else {
             Ok(())
@@ -227,7 +227,7 @@ async fn a_store_error_reaches_every_caller_of_the_batch() {
     first.await.unwrap().unwrap();
     for commit in doomed {
         let err = commit.await.unwrap_err();
-        assert!(matches!(err, StoreError::Unrepresentable { .. }), "{err}");
+        assert!(matches!(err, StoreError::Database { .. }), "{err}");
     }
     assert_eq!(recorder.batches(), vec![vec![0], vec![1, 2, 666, 3, 4]]);
     let stats = writer.stats();

@@ -58,7 +58,7 @@ fn random_changes(rng: &mut Rng, model: &mut BTreeMap<u64, Binding>, n: usize) -
                 let mut b = binding(id, &format!("user{}@example.com", id % 101));
                 let version = rng.below(1_000_000);
                 b.cseq = u32::try_from(version).unwrap();
-                b.updated_at = UnixTime(1_800_000_000 + version);
+                b.updated_at = UnixTime(1_800_000_000 + b.cseq);
                 b.call_id = format!("call-{id}-{version}").into();
                 model.insert(id, b.clone());
                 Change::Upsert(b)

@@ -5,6 +5,7 @@ mod common;
 use common::{binding, by_id, open, url};
 use registrar::{Binding, Change, ContactExtras, RemovalReason, Source, Transport, UnixTime};
 use std::net::SocketAddr;
+use std::num::NonZeroU64;
 use store::{LocationStore, SqliteOptions, SqliteStore, StoreError};
 
 fn remove(b: &Binding) -> Change {
@@ -23,17 +24,17 @@ fn varied_bindings() -> Vec<Binding> {
     let mut full = binding(u64::MAX, "bob@example.com");
     full.uri = "sips:bob@[2001:db8::7]:5061;transport=tcp;ob".into();
     full.q = Some(125);
-    full.expires_at = UnixTime(i64::MAX as u64);
+    full.expires_at = UnixTime(u32::MAX);
     full.registered_at = UnixTime(0);
     full.updated_at = UnixTime(1_700_000_000);
     full.call_id = "a84b4c76e66710@pc33.example.com".into();
     full.cseq = u32::MAX;
-    full.branch_hash = u64::MAX - 1;
+    full.branch_hash = u32::MAX - 1;
     full.source = Source {
         remote: "[2001:db8::7]:40123".parse().unwrap(),
         local: "[2001:db8::1]:5061".parse::<SocketAddr>().unwrap().into(),
         transport: Transport::Tls,
-        connection: Some(u64::MAX),
+        connection: Some(NonZeroU64::MAX),
     };
     full.user_agent = "Téléphone/2.0 (日本語) \"quoted\"".into();
     full.extras = ContactExtras {
@@ -56,7 +57,7 @@ fn varied_bindings() -> Vec<Binding> {
         remote: "[fe80::1%2]:5060".parse().unwrap(),
         local: "[fe80::2%2]:5060".parse::<SocketAddr>().unwrap().into(),
         transport: Transport::Wss,
-        connection: Some(0),
+        connection: NonZeroU64::new(1),
     };
     scoped.extras = ContactExtras {
         params: "".into(),
@@ -69,7 +70,7 @@ fn varied_bindings() -> Vec<Binding> {
     let mut zero_q = binding(3, "dave@example.net");
     zero_q.q = Some(0);
     zero_q.source.transport = Transport::Tcp;
-    zero_q.source.connection = Some(42);
+    zero_q.source.connection = NonZeroU64::new(42);
 
     let mut no_domain = binding(4, "just-a-name");
     no_domain.source.transport = Transport::Ws;
@@ -149,18 +150,25 @@ async fn batches_mix_upserts_and_removes_in_order() {
 #[tokio::test]
 async fn a_failing_batch_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path(), "loc.db").await;
+    let opts = SqliteOptions {
+        busy_timeout: std::time::Duration::from_millis(50),
+        ..SqliteOptions::default()
+    };
+    let store = SqliteStore::open(&url(dir.path(), "loc.db"), &opts)
+        .await
+        .unwrap();
     let a = binding(1, "a@example.com");
     store.apply(&[Change::Upsert(a.clone())]).await.unwrap();
 
-    let mut too_late = binding(2, "b@example.com");
-    too_late.expires_at = UnixTime(u64::MAX);
+    // Another process holds the write lock past the busy timeout: the whole batch fails.
+    let other = rusqlite::Connection::open(dir.path().join("loc.db")).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
     let err = store
-        .apply(&[remove(&a), Change::Upsert(too_late)])
+        .apply(&[remove(&a), Change::Upsert(binding(2, "b@example.com"))])
         .await
         .unwrap_err();
-    assert!(matches!(err, StoreError::Unrepresentable { .. }), "{err}");
-    assert!(err.to_string().contains("binding 2 expires"), "{err}");
+    assert!(matches!(err, StoreError::Database { .. }), "{err}");
+    other.execute_batch("ROLLBACK").unwrap();
     assert_eq!(store.load_bindings().await.unwrap(), vec![a]);
 }
 

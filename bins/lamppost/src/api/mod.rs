@@ -19,6 +19,7 @@
 pub mod dto;
 mod registrations;
 
+use std::num::NonZeroU64;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -152,13 +153,13 @@ fn view(b: &Binding, now: UnixTime) -> BindingView {
         params: b.params().to_owned(),
         q: b.q_str(),
         expires_in: b.expires_in(now),
-        expires_at: b.expires_at.0,
-        registered_at: b.registered_at.0,
-        updated_at: b.updated_at.0,
+        expires_at: b.expires_at.0.into(),
+        registered_at: b.registered_at.0.into(),
+        updated_at: b.updated_at.0.into(),
         source: b.source.remote.to_string(),
         transport: b.source.transport.as_str().to_owned(),
         local: b.source.local.to_string(),
-        connection: b.source.connection,
+        connection: b.source.connection.map(NonZeroU64::get),
         user_agent: b.user_agent.to_string(),
         instance: b.instance().map(str::to_owned),
         reg_id: b.reg_id(),

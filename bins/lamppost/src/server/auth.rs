@@ -126,7 +126,7 @@ impl Authenticator {
         }
         let user_key = key(&creds.username, realm);
         let settings = read(&self.settings).clone();
-        let now_secs = UnixTime::from_system(now).0;
+        let now_secs = u64::from(UnixTime::from_system(now).0);
         let verdict = {
             let users = read(&self.users);
             match users.get(&user_key) {
@@ -198,7 +198,7 @@ impl Authenticator {
         now: SystemTime,
     ) {
         let settings = read(&self.settings).clone();
-        let now = UnixTime::from_system(now).0;
+        let now = u64::from(UnixTime::from_system(now).0);
         for value in settings
             .verifier
             .challenge(realm, now, stale, &settings.algorithms)
@@ -211,7 +211,7 @@ impl Authenticator {
     pub fn purge(&self, now: SystemTime) {
         read(&self.settings)
             .verifier
-            .purge(UnixTime::from_system(now).0);
+            .purge(u64::from(UnixTime::from_system(now).0));
     }
 }
 

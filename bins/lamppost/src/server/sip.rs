@@ -178,7 +178,7 @@ fn register(
         remote: inbound.remote,
         local: inbound.local.into(),
         transport: inbound.transport,
-        connection: inbound.connection,
+        connection: inbound.connection.and_then(std::num::NonZeroU64::new),
     };
     let config = server.registrar_config();
     let target = match precheck(&config, msg, &source, &mut out) {

@@ -6,11 +6,10 @@
 //! asked otherwise); the scope id is.
 
 use std::net::SocketAddr;
+use std::num::NonZeroU64;
 
 use registrar::{Binding, ContactExtras, Source, Transport, UnixTime};
 use rusqlite::{Row, Statement, params};
-
-use crate::StoreError;
 
 /// Inserts a binding, or updates it when its id exists; parameters follow [`BindingRow`] field order. A binding never
 /// changes its AOR, so the update leaves `username` and `domain` out: SQLite then leaves the `(username, domain)`
@@ -60,14 +59,14 @@ pub(super) struct BindingRow<'a> {
 }
 
 impl<'a> BindingRow<'a> {
-    /// Converts `b`; fails only for times beyond what a SQLite integer holds.
-    pub(super) fn encode(b: &'a Binding) -> Result<Self, StoreError> {
-        let time = |what: &str, t: UnixTime| stored_time(b, what, t);
+    /// Converts `b`.
+    pub(super) fn encode(b: &'a Binding) -> Self {
+        let time = |t: UnixTime| i64::from(t.0);
         let (username, domain) = match b.aor.rsplit_once('@') {
             Some((user, domain)) => (user, Some(domain)),
             None => (&*b.aor, None),
         };
-        Ok(Self {
+        Self {
             id: b.id.cast_signed(),
             username,
             domain,
@@ -75,12 +74,12 @@ impl<'a> BindingRow<'a> {
             params: b.params(),
             received: format!("sip:{}", b.source.remote),
             path: (!b.path().is_empty()).then(|| encode_path(b.path())),
-            expires: time("expires", b.expires_at)?,
+            expires: time(b.expires_at),
             q: b.q.map(|q| f64::from(q) / 1000.0),
             callid: &b.call_id,
             cseq: i64::from(b.cseq),
-            last_modified: time("last_modified", b.updated_at)?,
-            registered_at: time("registered_at", b.registered_at)?,
+            last_modified: time(b.updated_at),
+            registered_at: time(b.registered_at),
             user_agent: &b.user_agent,
             socket: format!(
                 "{}:{}",
@@ -88,11 +87,11 @@ impl<'a> BindingRow<'a> {
                 b.source.local
             ),
             transport: b.source.transport.as_str(),
-            connection_id: b.source.connection.map(u64::cast_signed),
+            connection_id: b.source.connection.map(|c| c.get().cast_signed()),
             instance: b.instance(),
             reg_id: b.reg_id().map(i64::from),
-            branch_hash: b.branch_hash.cast_signed(),
-        })
+            branch_hash: i64::from(b.branch_hash),
+        }
     }
 
     /// Runs `upsert`, a statement prepared from [`UPSERT`], for this row.
@@ -123,22 +122,6 @@ impl<'a> BindingRow<'a> {
     }
 }
 
-/// Checks that `b` can be written to `location` (its times fit a SQLite integer) without converting it.
-pub(super) fn check(b: &Binding) -> Result<(), StoreError> {
-    stored_time(b, "expires", b.expires_at)?;
-    stored_time(b, "last_modified", b.updated_at)?;
-    stored_time(b, "registered_at", b.registered_at)?;
-    Ok(())
-}
-
-/// `t` as stored; `what` names the column in the error.
-fn stored_time(b: &Binding, what: &str, t: UnixTime) -> Result<i64, StoreError> {
-    i64::try_from(t.0).map_err(|_| StoreError::Unrepresentable {
-        what: format!("binding {} {what}", b.id),
-        detail: format!("{} is beyond the largest SQLite integer", t.0),
-    })
-}
-
 /// Rebuilds a binding from a row read with [`SELECT_ALL`]; the error says which column is wrong.
 pub(super) fn decode(row: &Row<'_>) -> Result<Binding, String> {
     let text = |col: &str| {
@@ -159,9 +142,9 @@ pub(super) fn decode(row: &Row<'_>) -> Result<Binding, String> {
     };
     let time = |col: &str| {
         int(col).and_then(|t| {
-            u64::try_from(t)
+            u32::try_from(t)
                 .map(UnixTime)
-                .map_err(|_| format!("column {col}: negative time {t}"))
+                .map_err(|_| format!("column {col}: time {t} is out of range"))
         })
     };
 
@@ -213,12 +196,13 @@ pub(super) fn decode(row: &Row<'_>) -> Result<Binding, String> {
         updated_at: time("last_modified")?,
         call_id: text("callid")?.into(),
         cseq: u32::try_from(cseq).map_err(|_| format!("column cseq: {cseq} is out of range"))?,
-        branch_hash: int("branch_hash")?.cast_unsigned(),
+        // Earlier versions stored 64-bit hashes; the low half is what the hash is now.
+        branch_hash: int("branch_hash")? as u32,
         source: Source {
             remote,
             local: local.into(),
             transport,
-            connection: opt_int("connection_id")?.map(i64::cast_unsigned),
+            connection: opt_int("connection_id")?.and_then(|c| NonZeroU64::new(c.cast_unsigned())),
         },
         user_agent: text("user_agent")?.into(),
         extras: ContactExtras {

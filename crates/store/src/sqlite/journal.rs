@@ -360,13 +360,7 @@ fn write_latest(
             Some(JournalChange::Remove(_)) => {
                 delete.execute([id])?;
             }
-            // Appends are checked with the same conversion, so this fails only for a row written by hand.
-            Some(JournalChange::Upsert(b)) => match BindingRow::encode(&b) {
-                Ok(row) => row.upsert(&mut upsert)?,
-                Err(e) => {
-                    tracing::warn!(id = b.id, error = %e, "dropping an unstorable journal change")
-                }
-            },
+            Some(JournalChange::Upsert(b)) => BindingRow::encode(&b).upsert(&mut upsert)?,
             // Noted by the scan, so present and readable unless the database changed under the fold.
             None => {}
         }

@@ -12,6 +12,7 @@
 //! string. A decoder refuses unknown versions and kinds, truncated input and trailing bytes.
 
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+use std::num::NonZeroU64;
 
 use registrar::{Binding, ContactExtras, Source, Transport, UnixTime};
 
@@ -43,16 +44,18 @@ pub(super) fn encode_upsert(b: &Binding) -> Vec<u8> {
     out.str(&b.uri);
     out.str(b.params());
     out.option(b.q, |out, q| out.varint(u64::from(q)));
-    out.varint(b.expires_at.0);
-    out.varint(b.registered_at.0);
-    out.varint(b.updated_at.0);
+    out.varint(b.expires_at.0.into());
+    out.varint(b.registered_at.0.into());
+    out.varint(b.updated_at.0.into());
     out.str(&b.call_id);
     out.varint(u64::from(b.cseq));
-    out.0.extend_from_slice(&b.branch_hash.to_le_bytes());
+    // Eight bytes, as earlier versions wrote 64-bit hashes.
+    out.0
+        .extend_from_slice(&u64::from(b.branch_hash).to_le_bytes());
     out.addr(b.source.remote);
     out.addr(b.source.local.get());
     out.str(b.source.transport.as_str());
-    out.option(b.source.connection, Writer::varint);
+    out.option(b.source.connection.map(NonZeroU64::get), Writer::varint);
     out.str(&b.user_agent);
     out.varint(b.path().len() as u64);
     for value in b.path() {
@@ -221,18 +224,18 @@ impl Reader<'_> {
         let uri = self.str()?.into();
         let params = self.str()?.into();
         let q = self.option(|r| r.small("q"))?;
-        let expires_at = UnixTime(self.varint()?);
-        let registered_at = UnixTime(self.varint()?);
-        let updated_at = UnixTime(self.varint()?);
+        let expires_at = UnixTime(self.small("expires")?);
+        let registered_at = UnixTime(self.small("registered_at")?);
+        let updated_at = UnixTime(self.small("last_modified")?);
         let call_id = self.str()?.into();
         let cseq = self.small("cseq")?;
-        let branch_hash = u64::from_le_bytes(self.take()?);
+        let branch_hash = u64::from_le_bytes(self.take()?) as u32;
         let remote = self.addr()?;
         let local = self.addr()?;
         let name = self.str()?;
         let transport =
             Transport::parse(name).ok_or_else(|| format!("unknown transport `{name}`"))?;
-        let connection = self.option(Reader::varint)?;
+        let connection = self.option(Reader::varint)?.and_then(NonZeroU64::new);
         let user_agent = self.str()?.into();
         let count: usize = self.small("path length")?;
         // Each value takes at least its length byte, so this cannot be asked to reserve more than the input.
@@ -283,17 +286,17 @@ mod tests {
             aor: "jürgen@bücher.example".into(),
             uri: "sip:jürgen@[2001:db8::1]:5061;transport=tls".into(),
             q: Some(u16::MAX),
-            expires_at: UnixTime(i64::MAX as u64),
+            expires_at: UnixTime(u32::MAX),
             registered_at: UnixTime(1_800_000_000),
             updated_at: UnixTime(1_800_000_060),
             call_id: "通话-1@host".into(),
             cseq: u32::MAX,
-            branch_hash: 0x8000_0000_0000_0001,
+            branch_hash: 0x8000_0001,
             source: Source {
                 remote: "[2001:db8::7%4]:5061".parse().unwrap(),
                 local: "[::1]:5060".parse::<SocketAddr>().unwrap().into(),
                 transport: Transport::Tls,
-                connection: Some(u64::MAX - 1),
+                connection: NonZeroU64::new(u64::MAX - 1),
             },
             user_agent: "Téléphone/1.0 ☎".into(),
             extras: ContactExtras {
@@ -376,7 +379,7 @@ mod tests {
             |b, f| b.source.transport = f.source.transport,
             |b, _| b.source.transport = Transport::Wss,
             |b, f| b.source.connection = f.source.connection,
-            |b, _| b.source.connection = Some(0),
+            |b, _| b.source.connection = NonZeroU64::new(1),
             |b, f| b.user_agent = f.user_agent.clone(),
             |b, f| set(b, |e| e.path = f.path().into()),
             |b, _| set(b, |e| e.path = vec!["".into()].into()),
@@ -431,9 +434,9 @@ mod tests {
         .map(|s| s.len())
         .sum();
         let overhead = encode_upsert(&b).len() - text;
-        // Version and kind 2, ten string lengths 10, id 10, q 4, times 9 + 5 + 5, cseq 5, hash 8, two IPv6
+        // Version and kind 2, ten string lengths 10, id 10, q 4, times 5 + 5 + 5, cseq 5, hash 8, two IPv6
         // addresses 20 each, connection 11, path count 1, instance tag 1, reg-id 6: every value at its widest.
-        assert_eq!(overhead, 117);
+        assert_eq!(overhead, 113);
         // Version and kind 2, sixteen one-byte lengths, zeros and tags, the hash 8, two IPv4 addresses 7 each, the
         // transport name 4.
         assert_eq!(encode_upsert(&bare()).len(), 43);

@@ -49,17 +49,14 @@ impl BlockingLocationStore for SqliteStore {
         for change in changes {
             last.insert(change_id(change), change);
         }
-        // Encode first, so a value that cannot be stored fails before the write lock is taken.
+        // Encode first, so the write lock is held only while writing.
         let mut entries = Vec::with_capacity(last.len());
         for change in changes {
             if !std::ptr::eq(last[&change_id(change)], change) {
                 continue;
             }
             entries.push(match change {
-                Change::Upsert(b) => {
-                    binding_row::check(b)?;
-                    journal_codec::encode_upsert(b)
-                }
+                Change::Upsert(b) => journal_codec::encode_upsert(b),
                 Change::Remove { id, .. } => journal_codec::encode_remove(*id),
             });
         }

@@ -43,7 +43,7 @@ pub fn binding(id: u64, aor: &str) -> Binding {
         updated_at: UnixTime(1_800_000_000),
         call_id: format!("call-{id}").into(),
         cseq: 1,
-        branch_hash: id.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        branch_hash: (id.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as u32,
         source: Source {
             remote,
             local: local.into(),
