@@ -10,11 +10,27 @@ use crate::binding::{Binding, Change, RemovalReason, UnixTime};
 /// Each entry is the boxed list of one AOR's bindings, never empty; the AOR itself is not stored again as a key but
 /// read from the first binding. Lists are exactly as long as
 /// their bindings: most AORs hold one, and a spare slot costs as much as a binding.
-#[derive(Debug, Default)]
+///
+/// The table keeps a lower bound on the earliest expiry it holds, so [`Self::expire`] scans only when a binding may
+/// have expired: with clients that refresh in time, about once per refresh interval instead of on every sweep.
+#[derive(Debug)]
 pub struct LocationTable {
     aors: HashTable<Box<[Binding]>>,
     hasher: RandomState,
     len: usize,
+    /// No binding expires before this (exact after a scan; only lowered by inserts until the next one).
+    earliest_expiry: UnixTime,
+}
+
+impl Default for LocationTable {
+    fn default() -> Self {
+        Self {
+            aors: HashTable::new(),
+            hasher: RandomState::new(),
+            len: 0,
+            earliest_expiry: UnixTime(u32::MAX),
+        }
+    }
 }
 
 impl LocationTable {
@@ -69,6 +85,7 @@ impl LocationTable {
 
     /// Inserts a binding, replacing one with the same id.
     pub fn upsert(&mut self, binding: Binding) {
+        self.earliest_expiry = self.earliest_expiry.min(binding.expires_at);
         let hash = self.hash(&binding.aor);
         let found = self
             .aors
@@ -119,13 +136,22 @@ impl LocationTable {
     /// Removes every binding whose expiry is at or before `now` and returns the removals for the store.
     pub fn expire(&mut self, now: UnixTime) -> Vec<Change> {
         let mut removed = Vec::new();
+        if now < self.earliest_expiry {
+            return removed;
+        }
+        let mut earliest = UnixTime(u32::MAX);
         self.aors.retain(|list| {
             if list.iter().all(|b| b.expires_at > now) {
+                earliest = list
+                    .iter()
+                    .map(|b| b.expires_at)
+                    .fold(earliest, UnixTime::min);
                 return true;
             }
             let mut kept = Vec::with_capacity(list.len());
             for b in std::mem::take(list).into_vec() {
                 if b.expires_at > now {
+                    earliest = earliest.min(b.expires_at);
                     kept.push(b);
                 } else {
                     removed.push(Change::Remove {
@@ -139,6 +165,7 @@ impl LocationTable {
             *list = kept.into_boxed_slice();
             !list.is_empty()
         });
+        self.earliest_expiry = earliest;
         self.len -= removed.len();
         removed
     }
@@ -256,5 +283,24 @@ mod tests {
         }]);
         assert!(t.is_empty());
         assert_eq!(t.aor_count(), 0);
+    }
+
+    #[test]
+    fn the_expiry_bound_follows_refreshes_and_inserts() {
+        let mut t = LocationTable::new();
+        assert!(t.expire(UnixTime(0)).is_empty());
+        t.upsert(binding(1, "a@x", 50));
+        // Refreshed: the bound (50) is now too early; a sweep past it removes nothing and learns 200.
+        t.upsert(binding(1, "a@x", 200));
+        assert!(t.expire(UnixTime(60)).is_empty());
+        assert_eq!(t.earliest_expiry, UnixTime(200));
+        // A binding that expires sooner lowers the bound at once, and is swept on time.
+        t.upsert(binding(2, "b@x", 70));
+        assert!(t.expire(UnixTime(69)).is_empty());
+        assert_eq!(t.expire(UnixTime(70)).len(), 1);
+        assert_eq!(ids(&t, "a@x"), [1]);
+        assert_eq!(t.expire(UnixTime(200)).len(), 1);
+        assert!(t.is_empty());
+        assert_eq!(t.earliest_expiry, UnixTime(u32::MAX));
     }
 }
