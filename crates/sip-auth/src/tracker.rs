@@ -5,15 +5,17 @@
 //! (RFC 2069 style, no `nc`) is single-use. Entries are sharded by the nonce's MAC-derived id behind independent
 //! mutexes, so the tracker is `Sync` and is used through `&self`.
 //!
-//! Within a shard, entries are grouped into generations by issue time: the lifetime is split into
-//! `GENERATIONS` spans, and a nonce's generation follows from its issue time (which the nonce carries,
-//! authenticated), so an entry is just its id and its counts, 16 bytes. Memory is bounded two ways.
-//! [`NonceTracker::purge`] drops every generation whose nonces have all expired (such nonces are stale anyway),
-//! without visiting entries. A hard cap bounds the entries in between: when a shard is full it first drops
-//! expired generations, then its oldest generation. Eviction must never let a nonce be reused, so each shard
-//! remembers the newest issue time it has dropped and answers [`NcVerdict::Forgotten`] for any unknown nonce
-//! issued at or before it; the client then gets a fresh nonce (`stale=true`). Size the cap above peak
-//! authentications per second times the nonce lifetime: then only expired generations are ever dropped.
+//! Within a shard, entries are grouped into generations by issue time: the lifetime is split into `GENERATIONS`
+//! spans, and a nonce's generation follows from its issue time (which the nonce carries, authenticated), so an
+//! entry is just its id and its counts, 16 bytes. The current generation's entries are in a hash table;
+//! [`NonceTracker::purge`] packs those of past generations into sorted slices of exactly their size.
+//!
+//! Memory is bounded two ways. [`NonceTracker::purge`] drops every generation whose nonces have all expired (such
+//! nonces are stale anyway) without visiting their entries. A hard cap bounds the entries in between: when a shard
+//! is full it first drops expired generations, then its oldest generation. Eviction must never let a nonce be
+//! reused, so each shard remembers the newest issue time it has dropped and answers [`NcVerdict::Forgotten`] for
+//! any unknown nonce issued at or before it; the client then gets a fresh nonce (`stale=true`). Size the cap above
+//! peak authentications per second times the nonce lifetime: then only expired generations are ever dropped.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -88,12 +90,16 @@ impl NonceTracker {
         NcVerdict::Accepted
     }
 
-    /// Drops every generation whose nonces are all older than the lifetime at `now`.
+    /// Drops every generation whose nonces are all older than the lifetime at `now`, and packs the entries of
+    /// generations before the current one.
     pub fn purge(&self, now: u64) {
-        if let Some(cutoff) = self.expiry_cutoff(now) {
-            for shard in &self.shards {
-                lock(shard).drop_expired(cutoff);
+        let cutoff = self.expiry_cutoff(now);
+        for shard in &self.shards {
+            let mut shard = lock(shard);
+            if let Some(cutoff) = cutoff {
+                shard.drop_expired(cutoff);
             }
+            shard.settle_before(now / self.span);
         }
     }
 
@@ -142,7 +148,7 @@ struct Shard {
 
 impl Shard {
     fn len(&self) -> usize {
-        self.generations.iter().map(|g| g.entries.len()).sum()
+        self.generations.iter().map(Generation::len).sum()
     }
 
     fn find(&mut self, generation: u64, id: u64) -> Option<&mut Counts> {
@@ -150,13 +156,13 @@ impl Shard {
         if slot.number != generation {
             return None;
         }
-        slot.entries.get_mut(&id)
+        slot.get_mut(id)
     }
 
     /// Whether `generation`'s slot holds a newer generation, so that one is too old to track.
     fn superseded(&self, generation: u64) -> bool {
         let held = &self.generations[slot_of(generation)];
-        !held.entries.is_empty() && held.number > generation
+        !held.is_empty() && held.number > generation
     }
 
     /// Records the first use of `nonce`, dropping an older generation that holds its slot.
@@ -168,14 +174,14 @@ impl Shard {
         let target = &mut self.generations[slot];
         target.number = generation;
         target.newest = target.newest.max(nonce.issued_at());
-        target.entries.insert(nonce.id(), counts);
+        target.recent.insert(nonce.id(), counts);
     }
 
     /// Drops the generations whose nonces were all issued at or before `cutoff`.
     fn drop_expired(&mut self, cutoff: u64) {
         for slot in 0..SLOTS {
             let g = &self.generations[slot];
-            if !g.entries.is_empty() && g.newest <= cutoff {
+            if !g.is_empty() && g.newest <= cutoff {
                 self.forget(slot);
             }
         }
@@ -191,17 +197,26 @@ impl Shard {
             return;
         }
         let oldest = (0..SLOTS)
-            .filter(|&slot| !self.generations[slot].entries.is_empty())
+            .filter(|&slot| !self.generations[slot].is_empty())
             .min_by_key(|&slot| self.generations[slot].number);
         if let Some(oldest) = oldest {
             self.forget(oldest);
         }
     }
 
+    /// Packs the entries of the generations before `current`.
+    fn settle_before(&mut self, current: u64) {
+        for g in &mut self.generations {
+            if g.number < current {
+                g.settle();
+            }
+        }
+    }
+
     /// Frees a generation's slot, remembering that its nonces may have been used.
     fn forget(&mut self, slot: usize) {
         let dropped = std::mem::take(&mut self.generations[slot]);
-        if !dropped.entries.is_empty() {
+        if !dropped.is_empty() {
             self.forgotten_up_to = self.forgotten_up_to.max(Some(dropped.newest));
         }
     }
@@ -215,9 +230,42 @@ fn slot_of(generation: u64) -> usize {
 #[derive(Default)]
 struct Generation {
     number: u64,
-    /// The newest issue time among `entries` (0 while empty).
+    /// The newest issue time among the entries (0 while empty).
     newest: u64,
-    entries: HashMap<u64, Counts, BuildHasherDefault<IdHasher>>,
+    /// Entries packed by [`Generation::settle`], sorted by id.
+    settled: Box<[(u64, Counts)]>,
+    /// Entries recorded since the last settle.
+    recent: HashMap<u64, Counts, BuildHasherDefault<IdHasher>>,
+}
+
+impl Generation {
+    fn len(&self) -> usize {
+        self.settled.len() + self.recent.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn get_mut(&mut self, id: u64) -> Option<&mut Counts> {
+        if let Some(counts) = self.recent.get_mut(&id) {
+            return Some(counts);
+        }
+        let i = self.settled.binary_search_by_key(&id, |&(id, _)| id).ok()?;
+        Some(&mut self.settled[i].1)
+    }
+
+    /// Moves the recent entries into the sorted slice, which then has no spare capacity.
+    fn settle(&mut self) {
+        if self.recent.is_empty() {
+            return;
+        }
+        let mut all = Vec::with_capacity(self.len());
+        all.extend_from_slice(&self.settled);
+        all.extend(std::mem::take(&mut self.recent));
+        all.sort_unstable_by_key(|&(id, _)| id);
+        self.settled = all.into_boxed_slice();
+    }
 }
 
 /// The counts used with one nonce, packed: the highest count seen in the high half, and in the low half a bitmap
@@ -450,6 +498,36 @@ mod tests {
         // Unused nonces issued after the newest dropped one are still new, even in the dropped generation.
         assert_eq!(check(&t, 16, 5, 1, 176), NcVerdict::Accepted);
         assert_eq!(check(&t, 16, 5, 1, 176), NcVerdict::Replayed);
+    }
+
+    #[test]
+    fn purge_packs_past_generations_which_keep_their_counts() {
+        let t = NonceTracker::new(LIFETIME, SHARDS * 100);
+        for id in 1..=50 {
+            assert_eq!(check(&t, 10, id, 1, 10), NcVerdict::Accepted);
+        }
+        assert_eq!(check(&t, 20, 99, 1, 20), NcVerdict::Accepted);
+        // At 25 generation 1 is past and gets packed; generation 2 is current and stays in its table.
+        t.purge(25);
+        {
+            let shard = lock(&t.shards[0]);
+            let (past, current) = (&shard.generations[1], &shard.generations[2]);
+            assert_eq!((past.settled.len(), past.recent.len()), (50, 0));
+            assert_eq!((current.settled.len(), current.recent.len()), (0, 1));
+        }
+        for id in 1..=50 {
+            assert_eq!(check(&t, 10, id, 1, 25), NcVerdict::Replayed);
+            assert_eq!(check(&t, 10, id, 3, 25), NcVerdict::Accepted);
+            assert_eq!(check(&t, 10, id, 2, 25), NcVerdict::Accepted);
+            assert_eq!(check(&t, 10, id, 3, 25), NcVerdict::Replayed);
+        }
+        // A late first use in a packed generation is recorded beside it, then packed with it.
+        assert_eq!(check(&t, 12, 0, 1, 25), NcVerdict::Accepted);
+        t.purge(26);
+        assert_eq!(lock(&t.shards[0]).generations[1].settled.len(), 51);
+        assert_eq!(check(&t, 12, 0, 1, 26), NcVerdict::Replayed);
+        assert_eq!(check(&t, 10, 7, 3, 26), NcVerdict::Replayed);
+        assert_eq!(t.len(), 52);
     }
 
     #[test]
