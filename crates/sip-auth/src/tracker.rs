@@ -15,7 +15,8 @@
 //! is full it first drops expired generations, then its oldest generation. Eviction must never let a nonce be
 //! reused, so each shard remembers the newest issue time it has dropped and answers [`NcVerdict::Forgotten`] for
 //! any unknown nonce issued at or before it; the client then gets a fresh nonce (`stale=true`). Size the cap above
-//! peak authentications per second times the nonce lifetime: then only expired generations are ever dropped.
+//! peak authentications per second times the nonce lifetime plus a generation (an expired nonce waits for the
+//! rest of its generation) plus the purge period: then only expired generations are ever dropped.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
