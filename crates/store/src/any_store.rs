@@ -6,7 +6,7 @@ use crate::error::redact_url;
 use crate::sqlite::SQLITE_URL_FORMS;
 use crate::{
     BlockingLocationStore, LocationStore, SqliteOptions, SqliteStore, StoreError, Subscriber,
-    SubscriberStore,
+    SubscriberStore, SubscriberTotals,
 };
 
 /// Options for every backend [`open_store`] may pick; each backend reads its own part.
@@ -83,6 +83,12 @@ impl SubscriberStore for AnyStore {
     async fn all_subscribers(&self) -> Result<Vec<Subscriber>, StoreError> {
         match self {
             Self::Sqlite(s) => s.all_subscribers().await,
+        }
+    }
+
+    async fn subscriber_totals(&self) -> Result<SubscriberTotals, StoreError> {
+        match self {
+            Self::Sqlite(s) => s.subscriber_totals().await,
         }
     }
 

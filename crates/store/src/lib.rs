@@ -63,4 +63,4 @@ pub use error::StoreError;
 pub use group_commit::{CommitStats, GroupCommit, Pending};
 pub use location::{BlockingLocationStore, LocationStore};
 pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};
-pub use subscriber::{Subscriber, SubscriberStore};
+pub use subscriber::{Subscriber, SubscriberStore, SubscriberTotals};

@@ -22,6 +22,15 @@ pub struct Subscriber {
     pub ha1_sha256: Option<String>,
 }
 
+/// How many subscribers there are and how long their names are: what a cache needs to size itself once.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SubscriberTotals {
+    /// Number of subscribers.
+    pub count: usize,
+    /// Bytes of every username and domain together (UTF-8).
+    pub name_bytes: usize,
+}
+
 /// Durable storage of subscribers.
 pub trait SubscriberStore: Send + Sync + 'static {
     /// The subscriber `username` of `domain`, if there is one.
@@ -33,6 +42,11 @@ pub trait SubscriberStore: Send + Sync + 'static {
 
     /// Every subscriber, to warm the server's cache at start.
     fn all_subscribers(&self) -> impl Future<Output = Result<Vec<Subscriber>, StoreError>> + Send;
+
+    /// How many subscribers there are and the total length of their names.
+    fn subscriber_totals(
+        &self,
+    ) -> impl Future<Output = Result<SubscriberTotals, StoreError>> + Send;
 
     /// Folds every subscriber into `init`, one row at a time, so a cache can be filled without holding the whole
     /// table in memory twice.

@@ -5,7 +5,7 @@ mod common;
 use std::time::Instant;
 
 use common::open;
-use store::{StoreError, Subscriber, SubscriberStore};
+use store::{StoreError, Subscriber, SubscriberStore, SubscriberTotals};
 
 fn subscriber(username: &str, domain: &str) -> Subscriber {
     Subscriber {
@@ -215,4 +215,27 @@ async fn fold_visits_every_subscriber_once() {
     let unique: std::collections::HashSet<_> = names.iter().collect();
     assert_eq!(unique.len(), 1000);
     assert!(names.contains(&"u999@example.com".to_owned()));
+}
+
+#[tokio::test]
+async fn totals_count_subscribers_and_the_bytes_of_their_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), "totals.db").await;
+    assert_eq!(
+        store.subscriber_totals().await.unwrap(),
+        SubscriberTotals::default()
+    );
+    let subs = [
+        subscriber("alice", "example.com"),
+        // Multi-byte names count in bytes: "zoë" is 4 bytes, "exämple.org" 12.
+        subscriber("zoë", "exämple.org"),
+    ];
+    store.import_subscribers(&subs).await.unwrap();
+    assert_eq!(
+        store.subscriber_totals().await.unwrap(),
+        SubscriberTotals {
+            count: 2,
+            name_bytes: 5 + 11 + 4 + 12,
+        }
+    );
 }

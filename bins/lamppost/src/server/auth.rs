@@ -86,9 +86,12 @@ impl Authenticator {
     /// Fills the cache from the subscriber table, row by row.
     async fn warm(&self) -> anyhow::Result<()> {
         let kept = read(&self.settings).kept();
+        let totals = self.store.subscriber_totals().await?;
+        // Each key is `user@realm`: the names and one `@`.
+        let cache = UserCache::with_capacity(kept, totals.count, totals.name_bytes + totals.count);
         let users = self
             .store
-            .fold_subscribers(UserCache::new(kept), |users, s| {
+            .fold_subscribers(cache, |users, s| {
                 users.insert(
                     &key(&s.username, &s.domain),
                     CachedUser::Known(secret_of(&s)),

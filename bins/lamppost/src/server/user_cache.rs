@@ -66,6 +66,18 @@ impl UserCache {
         }
     }
 
+    /// An empty cache with room for `users` known users whose `user@realm` keys add up to `key_bytes`, so filling it
+    /// allocates once rather than growing (a grown arena leaves its earlier copies to the allocator).
+    pub(crate) fn with_capacity(kept: Kept, users: usize, key_bytes: usize) -> Self {
+        let record =
+            PREFIX_LEN + usize::from(kept.md5) * MD5_LEN + usize::from(kept.sha256) * SHA256_LEN;
+        Self {
+            arena: Vec::with_capacity(users * record + key_bytes),
+            known: HashTable::with_capacity(users),
+            ..Self::new(kept)
+        }
+    }
+
     /// What is cached for `key` (`user@realm`).
     pub(crate) fn get(&self, key: &str) -> Option<CachedUser> {
         if let Some(record) = self.find(key) {
@@ -345,6 +357,27 @@ mod tests {
         cache.clear(BOTH);
         assert_eq!(cache.len(), 0);
         assert!(cache.get("u4@example.com").is_none());
+    }
+
+    #[test]
+    fn a_cache_sized_from_totals_is_filled_without_growing() {
+        let kept = Kept {
+            md5: true,
+            sha256: false,
+        };
+        let keys: Vec<String> = (0..1000).map(|i| format!("user{i}@example.com")).collect();
+        let key_bytes = keys.iter().map(String::len).sum();
+        let mut cache = UserCache::with_capacity(kept, keys.len(), key_bytes);
+        let (arena, buckets) = (cache.arena.capacity(), cache.known.capacity());
+        for key in &keys {
+            let secret = StoredSecret::from_password(key, "example.com", "pw");
+            cache.insert(key, CachedUser::Known(secret));
+        }
+        assert_eq!(cache.arena.len(), arena);
+        assert_eq!(
+            (cache.arena.capacity(), cache.known.capacity()),
+            (arena, buckets)
+        );
     }
 
     #[test]

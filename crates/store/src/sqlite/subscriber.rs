@@ -3,7 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, ffi};
 
 use super::SqliteStore;
-use crate::{StoreError, Subscriber, SubscriberStore};
+use crate::{StoreError, Subscriber, SubscriberStore, SubscriberTotals};
 
 /// The subscriber query with `$tail` (conditions and ordering) appended; rows are read by [`decode`].
 macro_rules! select {
@@ -44,6 +44,29 @@ impl SubscriberStore for SqliteStore {
 
     async fn all_subscribers(&self) -> Result<Vec<Subscriber>, StoreError> {
         self.list_subscribers(None).await
+    }
+
+    async fn subscriber_totals(&self) -> Result<SubscriberTotals, StoreError> {
+        const ACTION: &str = "counting subscribers";
+        self.other
+            .run(ACTION, move |conn| {
+                // length() of a blob counts bytes (of text, characters).
+                conn.query_row(
+                    "SELECT count(*), coalesce(sum(length(CAST(username AS BLOB)) \
+                     + length(CAST(domain AS BLOB))), 0) FROM subscriber",
+                    [],
+                    |row| {
+                        let count: i64 = row.get(0)?;
+                        let name_bytes: i64 = row.get(1)?;
+                        Ok(SubscriberTotals {
+                            count: usize::try_from(count).unwrap_or(0),
+                            name_bytes: usize::try_from(name_bytes).unwrap_or(0),
+                        })
+                    },
+                )
+                .map_err(StoreError::db(ACTION))
+            })
+            .await
     }
 
     async fn fold_subscribers<T, F>(&self, init: T, mut f: F) -> Result<T, StoreError>
