@@ -23,6 +23,7 @@ mod auth;
 mod backoff;
 mod explain;
 mod next_hop;
+mod packed;
 mod registration;
 mod request;
 mod response;
@@ -30,7 +31,7 @@ mod status;
 mod transaction;
 mod transmit;
 
-pub use account::{Account, AccountError, Secret, same_settings};
+pub use account::{Account, AccountError, PackedAccount, Secret, same_settings};
 pub use backoff::{Backoff, RetryPolicy};
 pub use next_hop::{NextHop, NextHopError};
 pub use registration::Registration;

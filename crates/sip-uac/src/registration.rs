@@ -3,7 +3,7 @@
 mod outcome;
 
 use std::collections::VecDeque;
-use std::net::SocketAddr;
+use std::net::IpAddr;
 use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
@@ -11,7 +11,7 @@ use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
 use sip_msg::{Message, Method};
 
-use crate::account::{Account, same_settings};
+use crate::account::{Account, PackedAccount};
 use crate::auth::AuthCache;
 use crate::backoff::RetryPolicy;
 use crate::explain;
@@ -57,20 +57,19 @@ struct InFlight {
 /// refreshes and failures; only [`Registration::update_account`] with changed settings starts a new one.
 #[derive(Debug)]
 pub struct Registration {
-    account: Account,
+    account: PackedAccount,
     binding: LocalBinding,
     /// Shared by every registration with the same timers.
     timers: Arc<Timers>,
     /// Shared by every registration that uses the same policy.
     policy: Arc<RetryPolicy>,
     rng: SmallRng,
-    call_id: String,
-    from_tag: String,
+    /// The Call-ID and From tag, written from these when needed.
+    ids: DialogIds,
     cseq: u32,
     /// Requested expiry; raised by a 423's Min-Expires.
     expires: u32,
-    /// Boxed, like the other parts an idle registration does not need inline.
-    auth: Option<Box<AuthCache>>,
+    auth: Option<AuthCache>,
     /// Boxed: most of the time there is none, and thousands of registrations sit idle.
     in_flight: Option<Box<InFlight>>,
     /// Branch and CSeq of the last completed transaction, whose retransmitted responses are ignored.
@@ -82,13 +81,13 @@ pub struct Registration {
     finished: bool,
     state: State,
     last_code: Option<u16>,
-    last_reason: Option<String>,
-    realm: Option<String>,
+    last_reason: Option<Box<str>>,
+    realm: Option<Box<str>>,
     last_success: Option<Instant>,
     failures: u32,
     granted_expires: Option<u32>,
     registered_until: Option<Instant>,
-    last_error: Option<String>,
+    last_error: Option<Box<str>>,
     contact_rewritten: bool,
 }
 
@@ -106,17 +105,15 @@ impl Registration {
         seed: u64,
     ) -> Self {
         let mut rng = SmallRng::seed_from_u64(seed);
-        let call_id = new_call_id(&mut rng, &binding);
-        let from_tag = random_hex(&mut rng);
+        let ids = DialogIds::new(&mut rng, &binding);
         let expires = account.expires;
         let mut reg = Self {
-            account,
+            account: PackedAccount::new(&account),
             binding,
             timers: Arc::new(Timers::default()),
             policy: default_policy(),
             rng,
-            call_id,
-            from_tag,
+            ids,
             cseq: 0,
             expires,
             auth: None,
@@ -138,9 +135,9 @@ impl Registration {
             last_error: None,
             contact_rewritten: false,
         };
-        if reg.settle_idle_state() {
+        if reg.settle_idle_state(&account) {
             let spread = initial_spread.mul_f64(reg.rng.random::<f64>());
-            reg.next_attempt = Some(now + reg.account.reg_delay + spread);
+            reg.next_attempt = Some(now + reg.account.reg_delay() + spread);
         }
         reg
     }
@@ -222,7 +219,7 @@ impl Registration {
         let Some((code, reason)) = msg.status() else {
             return false;
         };
-        if msg.call_id().ok() != Some(self.call_id.as_str()) {
+        if !msg.call_id().is_ok_and(|c| self.matches_call_id(c)) {
             return false;
         }
         let Ok(cseq) = msg.cseq() else {
@@ -254,7 +251,7 @@ impl Registration {
             return true;
         };
         self.last_code = Some(code);
-        self.last_reason = Some(reason.to_owned());
+        self.last_reason = Some(reason.into());
         match code {
             200..=299 => self.on_success(now, &flight, msg),
             401 | 407 => self.on_challenge(now, &flight, msg, code),
@@ -335,7 +332,7 @@ impl Registration {
             if matches!(self.after_unregister, Some(AfterUnregister::Disable)) {
                 self.after_unregister = None;
             }
-            if self.settle_idle_state() {
+            if self.settle_idle_state(&self.account.unpack()) {
                 self.start(now, Purpose::Register);
             }
         } else if self.holds_binding(now) {
@@ -353,12 +350,10 @@ impl Registration {
     /// [`Registration::set_enabled`]. Any other change unregisters the old binding first when the trunk may hold
     /// it, then registers the new settings at once with a new Call-ID and From tag.
     pub fn update_account(&mut self, now: Instant, account: Account) {
-        if self.finished || self.shutting_down || same_settings(&self.account, &account) {
+        if self.finished || self.shutting_down || self.account.same_settings(&account) {
             return;
         }
-        let mut only_enabled = account.clone();
-        only_enabled.enabled = self.account.enabled;
-        if same_settings(&self.account, &only_enabled) {
+        if self.account.same_but_enabled(&account) {
             self.set_enabled(now, account.enabled);
             return;
         }
@@ -406,33 +401,33 @@ impl Registration {
         Status {
             state: self.state,
             last_code: self.last_code,
-            last_reason: self.last_reason.clone(),
-            realm: self.realm.clone(),
+            last_reason: self.last_reason.as_deref().map(Into::into),
+            realm: self.realm.as_deref().map(Into::into),
             last_success: self.last_success,
             failures: self.failures,
             granted_expires: self.granted_expires,
             registered_until: self.registered_until,
             next_attempt: self.next_attempt,
-            last_error: self.last_error.clone(),
+            last_error: self.last_error.as_deref().map(Into::into),
             contact: contact_uri(&self.account, &self.binding),
-            call_id: self.call_id.clone(),
+            call_id: self.call_id(),
             cseq: self.cseq,
             contact_rewritten: self.contact_rewritten,
         }
     }
 
     /// The Call-ID of every REGISTER of this registration.
-    pub fn call_id(&self) -> &str {
-        &self.call_id
+    pub fn call_id(&self) -> String {
+        self.ids.call_id()
     }
 
     /// Whether a response with this Call-ID is for this registration.
     pub fn matches_call_id(&self, call_id: &str) -> bool {
-        self.call_id == call_id
+        self.ids.call_id() == call_id
     }
 
     /// The settings in use.
-    pub fn account(&self) -> &Account {
+    pub fn account(&self) -> &PackedAccount {
         &self.account
     }
 
@@ -441,18 +436,20 @@ impl Registration {
         &self.binding
     }
 
-    /// Sets the resting state of an account that sends nothing; true when it should register.
-    fn settle_idle_state(&mut self) -> bool {
-        if let Err(e) = self.account.validate() {
+    /// Sets the resting state of `account` (the settings in use, unpacked) when it sends nothing; true when it
+    /// should register.
+    fn settle_idle_state(&mut self, account: &Account) -> bool {
+        if let Err(e) = account.validate() {
             self.state = State::ConfigError;
-            self.last_error = Some(format!(
-                "this registration's settings cannot be used, so nothing is sent: {e}"
-            ));
+            self.last_error = Some(
+                format!("this registration's settings cannot be used, so nothing is sent: {e}")
+                    .into(),
+            );
             return false;
         }
-        self.state = if !self.account.enabled {
+        self.state = if !account.enabled {
             State::Disabled
-        } else if self.account.expires == 0 {
+        } else if account.expires == 0 {
             State::NotRegistering
         } else {
             return true;
@@ -522,8 +519,8 @@ impl Registration {
         let payload = RegisterRequest {
             account: &self.account,
             binding: &self.binding,
-            call_id: &self.call_id,
-            from_tag: &self.from_tag,
+            call_id: &self.ids.call_id(),
+            from_tag: &self.ids.tag(),
             cseq: self.cseq,
             branch: &branch,
             expires: match purpose {
@@ -567,10 +564,39 @@ fn random_hex(rng: &mut SmallRng) -> String {
     format!("{:016x}", rng.random::<u64>())
 }
 
-fn new_call_id(rng: &mut SmallRng, binding: &LocalBinding) -> String {
-    let host = match binding.local {
-        SocketAddr::V4(a) => a.ip().to_string(),
-        SocketAddr::V6(a) => format!("[{}]", a.ip()),
-    };
-    format!("{}{}@{host}", random_hex(rng), random_hex(rng))
+/// The Call-ID and From tag of a registration, kept as the numbers they are written from: a Call-ID
+/// `<32 hex digits>@<local address>` and a From tag of 16 hex digits, all random.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct DialogIds {
+    /// Drives the hex digits of both.
+    seed: u64,
+    /// The local address when the Call-ID was made; it stays when the binding changes.
+    host: IpAddr,
+}
+
+impl DialogIds {
+    fn new(rng: &mut SmallRng, binding: &LocalBinding) -> Self {
+        Self {
+            seed: rng.random(),
+            host: binding.local.ip(),
+        }
+    }
+
+    /// The random numbers: two for the Call-ID, one for the From tag.
+    fn numbers(&self) -> [u64; 3] {
+        let mut rng = SmallRng::seed_from_u64(self.seed);
+        [rng.random(), rng.random(), rng.random()]
+    }
+
+    fn call_id(&self) -> String {
+        let [a, b, _] = self.numbers();
+        match self.host {
+            IpAddr::V4(ip) => format!("{a:016x}{b:016x}@{ip}"),
+            IpAddr::V6(ip) => format!("{a:016x}{b:016x}@[{ip}]"),
+        }
+    }
+
+    fn tag(&self) -> String {
+        format!("{:016x}", self.numbers()[2])
+    }
 }

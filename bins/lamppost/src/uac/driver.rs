@@ -232,14 +232,19 @@ impl Driver {
             // A failed send schedules a retry through the timer; it never asks for a send at once.
             entry.reg.handle_send_error(now, error);
         }
-        if self.by_call_id.get(entry.reg.call_id()).map(|v| &**v) != Some(id) {
+        if self
+            .by_call_id
+            .get(entry.reg.call_id().as_str())
+            .map(|v| &**v)
+            != Some(id)
+        {
             // The account changed and took a new Call-ID.
             self.by_call_id.retain(|_, v| &**v != id);
             self.by_call_id
                 .insert(entry.reg.call_id().into(), Arc::clone(&entry.id));
         }
         if entry.leaving && entry.reg.is_finished() {
-            self.by_call_id.remove(entry.reg.call_id());
+            self.by_call_id.remove(entry.reg.call_id().as_str());
             self.entries.remove(id);
             return;
         }
@@ -463,7 +468,7 @@ impl Driver {
             match self.entries.get_mut(id.as_str()) {
                 Some(entry) if !entry.leaving => {
                     entry.origin = d.origin;
-                    let same_account = *entry.reg.account() == d.account;
+                    let same_account = entry.reg.account().same_settings(&d.account);
                     let same_binding = *entry.reg.local_binding() == d.binding;
                     if same_account && same_binding {
                         report.unchanged += 1;
@@ -511,7 +516,7 @@ impl Driver {
     fn start(&mut self, d: Definition, spread: Duration, now: Instant) {
         let id = d.account.id.clone();
         if let Some(old) = self.entries.remove(id.as_str()) {
-            self.by_call_id.remove(old.reg.call_id());
+            self.by_call_id.remove(old.reg.call_id().as_str());
         }
         self.seed = self.seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let reg = Registration::new(d.account, d.binding, now, spread, self.seed)
@@ -539,12 +544,13 @@ impl Driver {
                 continue;
             }
             let account = e.reg.account();
-            map.entry(account.contact_user.as_str().into())
+            map.entry(account.contact_user().into())
                 .or_insert_with(|| InboundTarget {
                     registration: Arc::clone(&e.id),
                     local_aor: crate::api::canonical_aor(&format!(
                         "{}@{}",
-                        account.local_user, account.local_domain
+                        account.local_user(),
+                        account.local_domain()
                     ))
                     .into(),
                 });
