@@ -7,6 +7,7 @@
 mod account;
 mod driver;
 mod inbound;
+mod registry;
 mod sender;
 mod source;
 mod view;
