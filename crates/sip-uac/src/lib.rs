@@ -34,6 +34,7 @@ mod transmit;
 pub use account::{Account, AccountError, PackedAccount, Secret, same_settings};
 pub use backoff::{Backoff, RetryPolicy};
 pub use next_hop::{NextHop, NextHopError};
+pub use packed::PackedStrs;
 pub use registration::Registration;
 pub use sip_msg::Transport;
 pub use status::{State, Status};

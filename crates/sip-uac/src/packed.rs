@@ -4,7 +4,7 @@ use std::fmt;
 
 /// `N` strings stored back to back in one buffer, each found by where it ends.
 #[derive(Clone, PartialEq, Eq)]
-pub(crate) struct PackedStrs<const N: usize> {
+pub struct PackedStrs<const N: usize> {
     text: Box<str>,
     /// The end of each string in `text`; each starts where the one before ends.
     ends: [u32; N],
@@ -16,7 +16,7 @@ impl<const N: usize> PackedStrs<N> {
     /// # Panics
     ///
     /// When the parts add up to 4 GiB or more, which no registration setting comes near.
-    pub(crate) fn new(parts: [&str; N]) -> Self {
+    pub fn new(parts: [&str; N]) -> Self {
         let mut text = String::with_capacity(parts.iter().map(|p| p.len()).sum());
         let ends = parts.map(|part| {
             text.push_str(part);
@@ -33,7 +33,7 @@ impl<const N: usize> PackedStrs<N> {
     /// # Panics
     ///
     /// When `i >= N`.
-    pub(crate) fn get(&self, i: usize) -> &str {
+    pub fn get(&self, i: usize) -> &str {
         let start = i.checked_sub(1).map_or(0, |before| self.ends[before]);
         &self.text[start as usize..self.ends[i] as usize]
     }

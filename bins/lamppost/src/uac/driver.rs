@@ -6,7 +6,7 @@
 //! registrations themselves live in a [`Registry`].
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -19,7 +19,7 @@ use tracing::{info, warn};
 use uacreg::UacRow;
 
 use super::account::Origin;
-use super::inbound::{InboundMap, InboundTarget};
+use super::inbound::{InboundMap, InboundTargets};
 use super::registry::{Entry, Registry, Slot};
 use super::sender::{Failed, Sender};
 use super::source::{Definition, Sources};
@@ -515,24 +515,20 @@ impl Driver {
     }
 
     fn rebuild_inbound(&self) {
-        let mut map = HashMap::with_capacity(self.entries.len());
+        let mut targets = InboundTargets::with_capacity(self.entries.len());
         for (_, e) in self.entries.iter() {
             if e.leaving {
                 continue;
             }
             let account = e.reg.account();
-            map.entry(account.contact_user().into())
-                .or_insert_with(|| InboundTarget {
-                    registration: account.id().into(),
-                    local_aor: crate::api::canonical_aor(&format!(
-                        "{}@{}",
-                        account.local_user(),
-                        account.local_domain()
-                    ))
-                    .into(),
-                });
+            let local_aor = crate::api::canonical_aor(&format!(
+                "{}@{}",
+                account.local_user(),
+                account.local_domain()
+            ));
+            targets.add(account.contact_user(), account.id(), &local_aor);
         }
-        self.inbound.replace(map);
+        self.inbound.replace(targets);
     }
 
     fn publish_counts(&self) {
