@@ -58,7 +58,8 @@ struct InFlight {
 #[derive(Debug)]
 pub struct Registration {
     account: PackedAccount,
-    binding: LocalBinding,
+    /// Shared by every registration with the same local addresses.
+    binding: Arc<LocalBinding>,
     /// Shared by every registration with the same timers.
     timers: Arc<Timers>,
     /// Shared by every registration that uses the same policy.
@@ -96,14 +97,16 @@ impl Registration {
     ///
     /// A disabled account, `expires == 0` or an account that fails [`Account::validate`] sends nothing (states
     /// [`State::Disabled`], [`State::NotRegistering`], [`State::ConfigError`]). `seed` drives every random choice
-    /// (Call-ID, tags, branches, cnonces, jitter).
+    /// (Call-ID, tags, branches, cnonces, jitter). Registrations with the same local addresses may share one
+    /// `binding`.
     pub fn new(
         account: Account,
-        binding: LocalBinding,
+        binding: impl Into<Arc<LocalBinding>>,
         now: Instant,
         initial_spread: Duration,
         seed: u64,
     ) -> Self {
+        let binding = binding.into();
         let mut rng = SmallRng::seed_from_u64(seed);
         let ids = DialogIds::new(&mut rng, &binding);
         let expires = account.expires;
@@ -290,7 +293,8 @@ impl Registration {
 
     /// The local address changed: a registered or registering binding is registered again at once, with the new
     /// Via and Contact (same Call-ID, new CSeq). The old Contact stays at the trunk until it expires.
-    pub fn set_local_binding(&mut self, now: Instant, binding: LocalBinding) {
+    pub fn set_local_binding(&mut self, now: Instant, binding: impl Into<Arc<LocalBinding>>) {
+        let binding = binding.into();
         let changed = binding != self.binding;
         self.binding = binding;
         if changed {

@@ -19,6 +19,7 @@ use tracing::{info, warn};
 use uacreg::UacRow;
 
 use super::account::Origin;
+use super::bindings::SharedBindings;
 use super::inbound::{InboundMap, InboundTargets};
 use super::registry::{Entry, Registry, Slot};
 use super::sender::{Failed, Sender};
@@ -76,6 +77,7 @@ pub(crate) struct Settings {
 pub(crate) struct Driver {
     settings: Settings,
     entries: Registry,
+    bindings: SharedBindings,
     timers: BinaryHeap<Reverse<(Instant, Slot)>>,
     sender: Sender,
     inbound: Arc<InboundMap>,
@@ -99,6 +101,7 @@ impl Driver {
         Self {
             settings,
             entries: Registry::default(),
+            bindings: SharedBindings::default(),
             timers: BinaryHeap::new(),
             sender: Sender::new(transports, events),
             inbound,
@@ -466,7 +469,9 @@ impl Driver {
                         continue;
                     }
                     if !same_binding {
-                        entry.reg.set_local_binding(now, d.binding);
+                        entry
+                            .reg
+                            .set_local_binding(now, self.bindings.share(d.binding));
                     }
                     if !same_account {
                         entry.reg.update_account(now, d.account);
@@ -492,6 +497,7 @@ impl Driver {
             report.removed.push(id);
         }
         self.entries.shrink_to_fit();
+        self.bindings.forget_unused();
         self.rebuild_inbound();
         self.publish_counts();
         info!(
@@ -508,7 +514,8 @@ impl Driver {
     /// Starts a registration (replacing a leaving one of the same id).
     fn start(&mut self, d: Definition, spread: Duration, now: Instant) {
         self.seed = self.seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let reg = Registration::new(d.account, d.binding, now, spread, self.seed)
+        let binding = self.bindings.share(d.binding);
+        let reg = Registration::new(d.account, binding, now, spread, self.seed)
             .with_timers(Arc::clone(&self.settings.timers));
         let slot = self.entries.insert(Entry::new(reg, d.origin));
         self.after(slot, now);

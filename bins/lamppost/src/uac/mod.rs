@@ -5,6 +5,7 @@
 //! [`Registration`](sip_uac::Registration), its timers and sends (see `driver`).
 
 mod account;
+mod bindings;
 mod driver;
 mod inbound;
 mod registry;
