@@ -1,14 +1,13 @@
 //! One outbound registration's state machine (RFC 3261 §10.2), driven by the shell.
 
 mod outcome;
+mod random;
 
 use std::collections::VecDeque;
-use std::net::IpAddr;
 use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
-use rand::rngs::SmallRng;
-use rand::{RngExt, SeedableRng};
+use rand::RngExt;
 use sip_msg::{Message, Method};
 
 use crate::account::{Account, PackedAccount};
@@ -21,6 +20,7 @@ use crate::response;
 use crate::status::{State, Status};
 use crate::transaction::{ClientTransaction, TimerEvent, Timers};
 use crate::transmit::{LocalBinding, SendError, Transmit};
+use random::{DialogIds, RandomSeed, random_hex};
 
 /// What a REGISTER is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,7 +64,7 @@ pub struct Registration {
     timers: Arc<Timers>,
     /// Shared by every registration that uses the same policy.
     policy: Arc<RetryPolicy>,
-    rng: SmallRng,
+    rng: RandomSeed,
     /// The Call-ID and From tag, written from these when needed.
     ids: DialogIds,
     cseq: u32,
@@ -107,7 +107,7 @@ impl Registration {
         seed: u64,
     ) -> Self {
         let binding = binding.into();
-        let mut rng = SmallRng::seed_from_u64(seed);
+        let mut rng = RandomSeed::new(seed);
         let ids = DialogIds::new(&mut rng, &binding);
         let expires = account.expires;
         let mut reg = Self {
@@ -139,7 +139,7 @@ impl Registration {
             contact_rewritten: false,
         };
         if reg.settle_idle_state(&account) {
-            let spread = initial_spread.mul_f64(reg.rng.random::<f64>());
+            let spread = initial_spread.mul_f64(reg.rng.generator().random::<f64>());
             reg.next_attempt = Some(now + reg.account.reg_delay() + spread);
         }
         reg
@@ -562,45 +562,4 @@ fn branch_key(branch: &str) -> u64 {
 fn default_policy() -> Arc<RetryPolicy> {
     static DEFAULT: LazyLock<Arc<RetryPolicy>> = LazyLock::new(|| Arc::new(RetryPolicy::default()));
     Arc::clone(&DEFAULT)
-}
-
-fn random_hex(rng: &mut SmallRng) -> String {
-    format!("{:016x}", rng.random::<u64>())
-}
-
-/// The Call-ID and From tag of a registration, kept as the numbers they are written from: a Call-ID
-/// `<32 hex digits>@<local address>` and a From tag of 16 hex digits, all random.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct DialogIds {
-    /// Drives the hex digits of both.
-    seed: u64,
-    /// The local address when the Call-ID was made; it stays when the binding changes.
-    host: IpAddr,
-}
-
-impl DialogIds {
-    fn new(rng: &mut SmallRng, binding: &LocalBinding) -> Self {
-        Self {
-            seed: rng.random(),
-            host: binding.local.ip(),
-        }
-    }
-
-    /// The random numbers: two for the Call-ID, one for the From tag.
-    fn numbers(&self) -> [u64; 3] {
-        let mut rng = SmallRng::seed_from_u64(self.seed);
-        [rng.random(), rng.random(), rng.random()]
-    }
-
-    fn call_id(&self) -> String {
-        let [a, b, _] = self.numbers();
-        match self.host {
-            IpAddr::V4(ip) => format!("{a:016x}{b:016x}@{ip}"),
-            IpAddr::V6(ip) => format!("{a:016x}{b:016x}@[{ip}]"),
-        }
-    }
-
-    fn tag(&self) -> String {
-        format!("{:016x}", self.numbers()[2])
-    }
 }

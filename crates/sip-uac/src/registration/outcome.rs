@@ -5,7 +5,8 @@ use std::time::{Duration, Instant};
 use rand::RngExt;
 use sip_msg::Message;
 
-use super::{AfterUnregister, DialogIds, InFlight, Purpose, Registration, random_hex};
+use super::random::{DialogIds, random_hex};
+use super::{AfterUnregister, InFlight, Purpose, Registration};
 use crate::account::{Account, PackedAccount};
 use crate::auth::{self, AuthCache, ChooseError};
 use crate::explain;
@@ -30,8 +31,8 @@ impl Registration {
                 self.registered_until = Some(sent + Duration::from_secs(u64::from(expires)));
                 self.contact_rewritten = warning.is_some();
                 self.last_error = warning.map(Into::into);
-                let refresh =
-                    refresh_delay(expires).mul_f64(1.0 - self.rng.random_range(0.0..=0.05));
+                let refresh = refresh_delay(expires)
+                    .mul_f64(1.0 - self.rng.generator().random_range(0.0..=0.05));
                 self.next_attempt = Some(sent + refresh);
             }
             Grant::Refused(text) => {
@@ -145,7 +146,9 @@ impl Registration {
         }
         let delay = match retry_after {
             Some(secs) => Duration::from_secs(u64::from(secs)).min(self.policy.max_retry_after),
-            None => self.policy.retry_delay(state, self.failures, &mut self.rng),
+            None => self
+                .policy
+                .retry_delay(state, self.failures, &mut self.rng.generator()),
         };
         self.next_attempt = Some(now + delay);
     }
