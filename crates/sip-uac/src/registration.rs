@@ -254,7 +254,7 @@ impl Registration {
             return true;
         };
         self.last_code = Some(code);
-        self.last_reason = Some(reason.into());
+        set_text(&mut self.last_reason, reason);
         match code {
             200..=299 => self.on_success(now, &flight, msg),
             401 | 407 => self.on_challenge(now, &flight, msg, code),
@@ -556,6 +556,14 @@ impl Registration {
 fn branch_key(branch: &str) -> u64 {
     use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
     BuildHasherDefault::<DefaultHasher>::default().hash_one(branch)
+}
+
+/// Stores `text` in `slot` unless it is there already: a refresh then allocates nothing that outlives it, and the
+/// texts kept by thousands of registrations stay where the first exchange put them.
+fn set_text(slot: &mut Option<Box<str>>, text: &str) {
+    if slot.as_deref() != Some(text) {
+        *slot = Some(text.into());
+    }
 }
 
 /// The default retry policy, shared by every registration that keeps it.

@@ -6,7 +6,7 @@ use rand::RngExt;
 use sip_msg::Message;
 
 use super::random::{DialogIds, random_hex};
-use super::{AfterUnregister, InFlight, Purpose, Registration};
+use super::{AfterUnregister, InFlight, Purpose, Registration, set_text};
 use crate::account::{Account, PackedAccount};
 use crate::auth::{self, AuthCache, ChooseError};
 use crate::explain;
@@ -65,7 +65,7 @@ impl Registration {
             }
         };
         let realm = &chosen.challenge.realm;
-        self.realm = Some(realm.as_ref().into());
+        set_text(&mut self.realm, realm);
         if let Some(configured) = self.account.required_realm()
             && configured != realm
         {
