@@ -379,7 +379,7 @@ impl Driver {
             .find(id)
             .filter(|e| !e.leaving)
             .ok_or_else(|| UacError::NotFound(id.to_owned()))?;
-        if let Origin::Config { .. } = entry.origin {
+        if let Origin::Config(_) = entry.origin {
             return Err(UacError::Invalid(format!(
                 "{id:?} is defined in {}; delete it there and run `lamppost reg reload`",
                 entry.origin

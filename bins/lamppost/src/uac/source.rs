@@ -74,10 +74,7 @@ impl Sources {
                 let file = config.file_name();
                 for entry in &config.config.uac.registration {
                     rows.push((
-                        Origin::Config {
-                            file: file.clone(),
-                            line: config.line_of_span(entry.span()),
-                        },
+                        Origin::config(file.clone(), config.line_of_span(entry.span())),
                         row_of_entry(entry.get_ref()),
                     ));
                 }
