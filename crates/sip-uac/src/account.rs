@@ -1,11 +1,16 @@
 //! One outbound registration's settings, and their validation.
 
+mod packed;
+
 use std::fmt;
 use std::time::Duration;
 
 use sip_msg::Transport;
 
 use crate::next_hop::{NextHop, NextHopError};
+
+pub use packed::PackedAccount;
+pub(crate) use packed::SecretRef;
 
 /// The secret answering the trunk's digest challenges.
 #[derive(Clone, PartialEq, Eq)]
@@ -96,30 +101,22 @@ pub enum AccountError {
 impl Account {
     /// The user name answering challenges: [`Account::auth_user`], or [`Account::remote_user`] when empty.
     pub fn auth_username(&self) -> &str {
-        if self.auth_user.is_empty() {
-            &self.remote_user
-        } else {
-            &self.auth_user
-        }
+        auth_username(&self.auth_user, &self.remote_user)
     }
 
     /// The realm the trunk must use, if one is configured (an empty realm counts as none).
     pub fn required_realm(&self) -> Option<&str> {
-        self.realm.as_deref().filter(|r| !r.is_empty())
+        required_realm(self.realm.as_deref())
     }
 
     /// Where REGISTERs go: the proxy, else [`Account::remote_domain`] with the account's transport.
     ///
     /// For an invalid `remote_domain` (see [`Account::validate`]) the whole text is the host.
     pub fn next_hop(&self) -> NextHop {
-        if let Some(proxy) = &self.proxy {
-            return proxy.clone();
+        match &self.proxy {
+            Some(proxy) => proxy.clone(),
+            None => domain_hop(&self.remote_domain, self.transport),
         }
-        NextHop::from_domain(&self.remote_domain, self.transport).unwrap_or_else(|_| NextHop {
-            host: self.remote_domain.clone(),
-            port: None,
-            transport: self.transport,
-        })
     }
 
     /// Checks everything a REGISTER needs; the error says what to fix.
@@ -172,6 +169,29 @@ impl Account {
             _ => Ok(()),
         }
     }
+}
+
+/// `auth_user`, or `remote_user` when it is empty.
+fn auth_username<'a>(auth_user: &'a str, remote_user: &'a str) -> &'a str {
+    if auth_user.is_empty() {
+        remote_user
+    } else {
+        auth_user
+    }
+}
+
+/// The configured realm; an empty one counts as none.
+fn required_realm(realm: Option<&str>) -> Option<&str> {
+    realm.filter(|r| !r.is_empty())
+}
+
+/// `remote_domain` as the next hop; an invalid one (see [`Account::validate`]) is taken whole as the host.
+fn domain_hop(remote_domain: &str, transport: Transport) -> NextHop {
+    NextHop::from_domain(remote_domain, transport).unwrap_or_else(|_| NextHop {
+        host: remote_domain.to_owned(),
+        port: None,
+        transport,
+    })
 }
 
 /// Whether two accounts have the same settings, so a reload keeps the running registration.

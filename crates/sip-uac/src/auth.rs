@@ -1,20 +1,19 @@
 //! Answering the trunk's digest challenges (RFC 7616, RFC 8760) and reusing them for refreshes.
 
-use sip_auth::{Algorithm, Challenge, ClientSecret};
+use std::borrow::Cow;
+
+use sip_auth::{Algorithm, Challenge, ClientSecret, QopOptions};
 use sip_msg::{HeaderName, Message};
 
-use crate::account::{Account, Secret};
+use crate::account::{PackedAccount, SecretRef};
+use crate::packed::PackedStrs;
 use crate::request::AuthHeader;
 
 /// The challenge chosen from a 401 or 407.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Chosen {
     pub(crate) header: AuthHeader,
-    /// The challenge header value as received.
-    pub(crate) value: String,
-    pub(crate) realm: String,
-    pub(crate) nonce: String,
-    pub(crate) stale: bool,
+    pub(crate) challenge: Challenge<'static>,
 }
 
 /// Why no challenge of a 401/407 can be answered, in words.
@@ -31,7 +30,7 @@ pub(crate) enum ChooseError {
 pub(crate) fn choose(
     msg: &Message<'_>,
     header: AuthHeader,
-    account: &Account,
+    account: &PackedAccount,
 ) -> Result<Chosen, ChooseError> {
     let name = match header {
         AuthHeader::Www => HeaderName::WwwAuthenticate,
@@ -51,7 +50,7 @@ pub(crate) fn choose(
             problems.push("it offers only qop=auth-int, and only qop=auth is supported".to_owned());
             continue;
         }
-        if !secret_fits(&account.secret, challenge.algorithm) {
+        if !secret_fits(account.secret(), challenge.algorithm) {
             problems.push(format!(
                 "it uses {}, which the configured auth_ha1 was not computed with: set auth_password instead, or an auth_ha1 of that algorithm",
                 challenge.algorithm
@@ -73,10 +72,7 @@ pub(crate) fn choose(
                 rank,
                 Chosen {
                     header,
-                    value: value.to_owned(),
-                    realm: challenge.realm.into_owned(),
-                    nonce: challenge.nonce.into_owned(),
-                    stale: challenge.stale,
+                    challenge: owned(challenge),
                 },
             ));
         }
@@ -95,58 +91,98 @@ pub(crate) fn choose(
     }
 }
 
-/// Whether `secret` can answer a challenge using `algorithm`.
-fn secret_fits(secret: &Secret, algorithm: Algorithm) -> bool {
-    match secret {
-        Secret::Password(_) => true,
-        Secret::Ha1(ha1) => {
-            let hex_len = algorithm.digest_len() * 2;
-            ha1.len() == hex_len
-        }
+/// `challenge` with its texts copied.
+fn owned(challenge: Challenge<'_>) -> Challenge<'static> {
+    Challenge {
+        realm: Cow::Owned(challenge.realm.into_owned()),
+        nonce: Cow::Owned(challenge.nonce.into_owned()),
+        opaque: challenge.opaque.map(|o| Cow::Owned(o.into_owned())),
+        algorithm: challenge.algorithm,
+        qop: challenge.qop,
+        stale: challenge.stale,
     }
 }
 
-/// The last challenge answered, kept to answer later requests pre-emptively.
+/// Whether `secret` can answer a challenge using `algorithm`.
+fn secret_fits(secret: SecretRef<'_>, algorithm: Algorithm) -> bool {
+    match secret {
+        SecretRef::Password(_) => true,
+        SecretRef::Ha1(ha1) => ha1.len() == algorithm.digest_len() * 2,
+    }
+}
+
+const REALM: usize = 0;
+const NONCE: usize = 1;
+const OPAQUE: usize = 2;
+
+/// The last challenge answered, kept to answer later requests pre-emptively: only what an answer needs, its
+/// texts in one allocation.
 #[derive(Debug, Clone)]
 pub(crate) struct AuthCache {
-    chosen: Chosen,
+    /// Realm, nonce and opaque.
+    texts: PackedStrs<3>,
+    header: AuthHeader,
+    algorithm: Algorithm,
+    qop: Option<QopOptions>,
+    has_opaque: bool,
     /// Requests answered with this nonce so far.
     nc: u32,
 }
 
 impl AuthCache {
     /// Keeps `chosen`; the nonce count carries on when the nonce is the one already held.
-    pub(crate) fn adopt(previous: Option<Self>, chosen: Chosen) -> Self {
+    pub(crate) fn adopt(previous: Option<Self>, chosen: &Chosen) -> Self {
+        let c = &chosen.challenge;
         let nc = previous
-            .filter(|p| p.chosen.nonce == chosen.nonce && p.chosen.realm == chosen.realm)
+            .filter(|p| p.texts.get(NONCE) == c.nonce && p.realm() == c.realm)
             .map_or(0, |p| p.nc);
-        Self { chosen, nc }
+        Self {
+            texts: PackedStrs::new([&c.realm, &c.nonce, c.opaque.as_deref().unwrap_or("")]),
+            header: chosen.header,
+            algorithm: c.algorithm,
+            qop: c.qop,
+            has_opaque: c.opaque.is_some(),
+            nc,
+        }
     }
 
     /// The realm of the challenge.
     pub(crate) fn realm(&self) -> &str {
-        &self.chosen.realm
+        self.texts.get(REALM)
+    }
+
+    /// The kept challenge (never `stale`: that only matters when it arrives).
+    fn challenge(&self) -> Challenge<'_> {
+        Challenge {
+            realm: Cow::Borrowed(self.realm()),
+            nonce: Cow::Borrowed(self.texts.get(NONCE)),
+            opaque: self
+                .has_opaque
+                .then(|| Cow::Borrowed(self.texts.get(OPAQUE))),
+            algorithm: self.algorithm,
+            qop: self.qop,
+            stale: false,
+        }
     }
 
     /// Answers the challenge for one more request (the nonce count goes up by one).
     pub(crate) fn answer(
         &mut self,
-        account: &Account,
+        account: &PackedAccount,
         uri: &str,
         cnonce: &str,
     ) -> Result<(AuthHeader, String), sip_auth::Error> {
-        let challenge = Challenge::parse(&self.chosen.value)?;
         self.nc = self.nc.saturating_add(1);
         let lower;
-        let secret = match &account.secret {
-            Secret::Password(p) => ClientSecret::Password(p),
-            Secret::Ha1(h) => {
+        let secret = match account.secret() {
+            SecretRef::Password(p) => ClientSecret::Password(p),
+            SecretRef::Ha1(h) => {
                 lower = h.to_ascii_lowercase();
                 ClientSecret::Ha1(&lower)
             }
         };
         let value = sip_auth::respond(
-            &challenge,
+            &self.challenge(),
             "REGISTER",
             uri,
             account.auth_username(),
@@ -154,7 +190,7 @@ impl AuthCache {
             cnonce,
             self.nc,
         )?;
-        Ok((self.chosen.header, value))
+        Ok((self.header, value))
     }
 }
 
@@ -162,6 +198,7 @@ impl AuthCache {
 mod tests {
     use super::*;
     use crate::account::tests::account;
+    use crate::account::{PackedAccount, Secret};
 
     fn response(headers: &str) -> Vec<u8> {
         format!(
@@ -180,14 +217,14 @@ mod tests {
         );
         let msg = sip_msg::parse(&raw, &sip_msg::Limits::default()).unwrap();
         let mut a = account();
-        let chosen = choose(&msg, AuthHeader::Www, &a).unwrap();
-        assert_eq!(chosen.nonce, "n0");
+        let chosen = choose(&msg, AuthHeader::Www, &PackedAccount::new(&a)).unwrap();
+        assert_eq!(chosen.challenge.nonce, "n0");
         a.realm = Some("r".into());
-        let chosen = choose(&msg, AuthHeader::Www, &a).unwrap();
-        assert_eq!(chosen.nonce, "n2");
+        let chosen = choose(&msg, AuthHeader::Www, &PackedAccount::new(&a)).unwrap();
+        assert_eq!(chosen.challenge.nonce, "n2");
         a.secret = Secret::Ha1("0".repeat(32));
-        let chosen = choose(&msg, AuthHeader::Www, &a).unwrap();
-        assert_eq!(chosen.nonce, "n1");
+        let chosen = choose(&msg, AuthHeader::Www, &PackedAccount::new(&a)).unwrap();
+        assert_eq!(chosen.challenge.nonce, "n1");
     }
 
     #[test]
@@ -199,39 +236,57 @@ mod tests {
         let msg = sip_msg::parse(&raw, &sip_msg::Limits::default()).unwrap();
         let mut a = account();
         a.secret = Secret::Ha1("0".repeat(32));
-        let Err(ChooseError::Unanswerable(err)) = choose(&msg, AuthHeader::Www, &a) else {
+        let Err(ChooseError::Unanswerable(err)) =
+            choose(&msg, AuthHeader::Www, &PackedAccount::new(&a))
+        else {
             panic!("unanswerable expected");
         };
         assert!(err.contains("SHA-256") && err.contains("auth-int"), "{err}");
-        let Err(ChooseError::Missing(err)) = choose(&msg, AuthHeader::Proxy, &a) else {
+        let Err(ChooseError::Missing(err)) =
+            choose(&msg, AuthHeader::Proxy, &PackedAccount::new(&a))
+        else {
             panic!("missing expected");
         };
         assert!(err.contains("no Proxy-Authenticate"), "{err}");
     }
 
+    fn chosen(value: &'static str) -> Chosen {
+        Chosen {
+            header: AuthHeader::Www,
+            challenge: Challenge::parse(value).unwrap(),
+        }
+    }
+
     #[test]
     fn nonce_count_continues_for_the_same_nonce() {
-        let chosen = Chosen {
-            header: AuthHeader::Www,
-            value: "Digest realm=\"r\", nonce=\"n\", qop=\"auth\"".into(),
-            realm: "r".into(),
-            nonce: "n".into(),
-            stale: false,
-        };
-        let a = account();
-        let mut cache = AuthCache::adopt(None, chosen.clone());
-        let (_, first) = cache.answer(&a, "sip:r", "c").unwrap();
-        assert!(first.contains("nc=00000001"), "{first}");
-        let mut cache = AuthCache::adopt(Some(cache), chosen.clone());
-        let (_, second) = cache.answer(&a, "sip:r", "c").unwrap();
-        assert!(second.contains("nc=00000002"), "{second}");
-        let fresh = Chosen {
-            nonce: "m".into(),
-            value: "Digest realm=\"r\", nonce=\"m\", qop=\"auth\"".into(),
-            ..chosen
-        };
-        let mut cache = AuthCache::adopt(Some(cache), fresh);
-        let (_, third) = cache.answer(&a, "sip:r", "c").unwrap();
-        assert!(third.contains("nc=00000001"), "{third}");
+        let first = chosen("Digest realm=\"r\", nonce=\"n\", qop=\"auth\"");
+        let a = PackedAccount::new(&account());
+        let mut cache = AuthCache::adopt(None, &first);
+        let (_, answer) = cache.answer(&a, "sip:r", "c").unwrap();
+        assert!(answer.contains("nc=00000001"), "{answer}");
+        let mut cache = AuthCache::adopt(Some(cache), &first);
+        let (_, answer) = cache.answer(&a, "sip:r", "c").unwrap();
+        assert!(answer.contains("nc=00000002"), "{answer}");
+        let fresh = chosen("Digest realm=\"r\", nonce=\"m\", qop=\"auth\"");
+        let mut cache = AuthCache::adopt(Some(cache), &fresh);
+        let (_, answer) = cache.answer(&a, "sip:r", "c").unwrap();
+        assert!(answer.contains("nc=00000001"), "{answer}");
+    }
+
+    #[test]
+    fn the_kept_challenge_is_the_one_received() {
+        for value in [
+            "Digest realm=\"sip.example.com\", nonce=\"abc123\", opaque=\"\", algorithm=SHA-256, qop=\"auth,auth-int\"",
+            "Digest realm=\"r\", nonce=\"n\", opaque=\"o-1\"",
+            "Digest realm=\"\", nonce=\"n\", algorithm=MD5",
+        ] {
+            let chosen = Chosen {
+                header: AuthHeader::Proxy,
+                challenge: owned(Challenge::parse(value).unwrap()),
+            };
+            let cache = AuthCache::adopt(None, &chosen);
+            assert_eq!(cache.challenge(), chosen.challenge, "{value}");
+            assert_eq!(cache.header, AuthHeader::Proxy);
+        }
     }
 }

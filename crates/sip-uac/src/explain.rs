@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use crate::{Account, NextHop, SendError};
+use crate::account::PackedAccount;
+use crate::{NextHop, SendError};
 
 /// No final response before Timer F.
 pub(crate) fn timeout(destination: &NextHop, waited: Duration, transmissions: u32) -> String {
@@ -38,7 +39,7 @@ pub(crate) fn realm_mismatch(challenged: &str, configured: &str) -> String {
 }
 
 /// A second challenge after our answer.
-pub(crate) fn credentials_rejected(account: &Account, realm: &str) -> String {
+pub(crate) fn credentials_rejected(account: &PackedAccount, realm: &str) -> String {
     format!(
         "the trunk rejected the credentials of auth user {} for realm {realm}: check auth_password/auth_ha1",
         account.auth_username()
@@ -46,7 +47,7 @@ pub(crate) fn credentials_rejected(account: &Account, realm: &str) -> String {
 }
 
 /// An error response other than a challenge or 423.
-pub(crate) fn error_response(account: &Account, code: u16, reason: &str) -> String {
+pub(crate) fn error_response(account: &PackedAccount, code: u16, reason: &str) -> String {
     let advice = match code {
         300..=399 => {
             "redirects are not followed: point r_domain or auth_proxy at the registrar the trunk names"
@@ -63,7 +64,8 @@ pub(crate) fn error_response(account: &Account, code: u16, reason: &str) -> Stri
     };
     format!(
         "the trunk answered {code} {reason} to the REGISTER for sip:{}@{}: {advice}",
-        account.remote_user, account.remote_domain
+        account.remote_user(),
+        account.remote_domain()
     )
 }
 

@@ -1,17 +1,16 @@
 //! One outbound registration's state machine (RFC 3261 §10.2), driven by the shell.
 
 mod outcome;
+mod random;
 
 use std::collections::VecDeque;
-use std::net::SocketAddr;
 use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
-use rand::rngs::SmallRng;
-use rand::{RngExt, SeedableRng};
+use rand::RngExt;
 use sip_msg::{Message, Method};
 
-use crate::account::{Account, same_settings};
+use crate::account::{Account, PackedAccount};
 use crate::auth::AuthCache;
 use crate::backoff::RetryPolicy;
 use crate::explain;
@@ -21,6 +20,7 @@ use crate::response;
 use crate::status::{State, Status};
 use crate::transaction::{ClientTransaction, TimerEvent, Timers};
 use crate::transmit::{LocalBinding, SendError, Transmit};
+use random::{DialogIds, RandomSeed, random_hex};
 
 /// What a REGISTER is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,20 +57,20 @@ struct InFlight {
 /// refreshes and failures; only [`Registration::update_account`] with changed settings starts a new one.
 #[derive(Debug)]
 pub struct Registration {
-    account: Account,
-    binding: LocalBinding,
+    account: PackedAccount,
+    /// Shared by every registration with the same local addresses.
+    binding: Arc<LocalBinding>,
     /// Shared by every registration with the same timers.
     timers: Arc<Timers>,
     /// Shared by every registration that uses the same policy.
     policy: Arc<RetryPolicy>,
-    rng: SmallRng,
-    call_id: String,
-    from_tag: String,
+    rng: RandomSeed,
+    /// The Call-ID and From tag, written from these when needed.
+    ids: DialogIds,
     cseq: u32,
     /// Requested expiry; raised by a 423's Min-Expires.
     expires: u32,
-    /// Boxed, like the other parts an idle registration does not need inline.
-    auth: Option<Box<AuthCache>>,
+    auth: Option<AuthCache>,
     /// Boxed: most of the time there is none, and thousands of registrations sit idle.
     in_flight: Option<Box<InFlight>>,
     /// Branch and CSeq of the last completed transaction, whose retransmitted responses are ignored.
@@ -82,13 +82,13 @@ pub struct Registration {
     finished: bool,
     state: State,
     last_code: Option<u16>,
-    last_reason: Option<String>,
-    realm: Option<String>,
+    last_reason: Option<Box<str>>,
+    realm: Option<Box<str>>,
     last_success: Option<Instant>,
     failures: u32,
     granted_expires: Option<u32>,
     registered_until: Option<Instant>,
-    last_error: Option<String>,
+    last_error: Option<Box<str>>,
     contact_rewritten: bool,
 }
 
@@ -97,26 +97,26 @@ impl Registration {
     ///
     /// A disabled account, `expires == 0` or an account that fails [`Account::validate`] sends nothing (states
     /// [`State::Disabled`], [`State::NotRegistering`], [`State::ConfigError`]). `seed` drives every random choice
-    /// (Call-ID, tags, branches, cnonces, jitter).
+    /// (Call-ID, tags, branches, cnonces, jitter). Registrations with the same local addresses may share one
+    /// `binding`.
     pub fn new(
         account: Account,
-        binding: LocalBinding,
+        binding: impl Into<Arc<LocalBinding>>,
         now: Instant,
         initial_spread: Duration,
         seed: u64,
     ) -> Self {
-        let mut rng = SmallRng::seed_from_u64(seed);
-        let call_id = new_call_id(&mut rng, &binding);
-        let from_tag = random_hex(&mut rng);
+        let binding = binding.into();
+        let mut rng = RandomSeed::new(seed);
+        let ids = DialogIds::new(&mut rng, &binding);
         let expires = account.expires;
         let mut reg = Self {
-            account,
+            account: PackedAccount::new(&account),
             binding,
             timers: Arc::new(Timers::default()),
             policy: default_policy(),
             rng,
-            call_id,
-            from_tag,
+            ids,
             cseq: 0,
             expires,
             auth: None,
@@ -138,9 +138,9 @@ impl Registration {
             last_error: None,
             contact_rewritten: false,
         };
-        if reg.settle_idle_state() {
-            let spread = initial_spread.mul_f64(reg.rng.random::<f64>());
-            reg.next_attempt = Some(now + reg.account.reg_delay + spread);
+        if reg.settle_idle_state(&account) {
+            let spread = initial_spread.mul_f64(reg.rng.generator().random::<f64>());
+            reg.next_attempt = Some(now + reg.account.reg_delay() + spread);
         }
         reg
     }
@@ -222,7 +222,7 @@ impl Registration {
         let Some((code, reason)) = msg.status() else {
             return false;
         };
-        if msg.call_id().ok() != Some(self.call_id.as_str()) {
+        if !msg.call_id().is_ok_and(|c| self.matches_call_id(c)) {
             return false;
         }
         let Ok(cseq) = msg.cseq() else {
@@ -254,7 +254,7 @@ impl Registration {
             return true;
         };
         self.last_code = Some(code);
-        self.last_reason = Some(reason.to_owned());
+        set_text(&mut self.last_reason, reason);
         match code {
             200..=299 => self.on_success(now, &flight, msg),
             401 | 407 => self.on_challenge(now, &flight, msg, code),
@@ -293,7 +293,8 @@ impl Registration {
 
     /// The local address changed: a registered or registering binding is registered again at once, with the new
     /// Via and Contact (same Call-ID, new CSeq). The old Contact stays at the trunk until it expires.
-    pub fn set_local_binding(&mut self, now: Instant, binding: LocalBinding) {
+    pub fn set_local_binding(&mut self, now: Instant, binding: impl Into<Arc<LocalBinding>>) {
+        let binding = binding.into();
         let changed = binding != self.binding;
         self.binding = binding;
         if changed {
@@ -335,7 +336,7 @@ impl Registration {
             if matches!(self.after_unregister, Some(AfterUnregister::Disable)) {
                 self.after_unregister = None;
             }
-            if self.settle_idle_state() {
+            if self.settle_idle_state(&self.account.unpack()) {
                 self.start(now, Purpose::Register);
             }
         } else if self.holds_binding(now) {
@@ -353,12 +354,10 @@ impl Registration {
     /// [`Registration::set_enabled`]. Any other change unregisters the old binding first when the trunk may hold
     /// it, then registers the new settings at once with a new Call-ID and From tag.
     pub fn update_account(&mut self, now: Instant, account: Account) {
-        if self.finished || self.shutting_down || same_settings(&self.account, &account) {
+        if self.finished || self.shutting_down || self.account.same_settings(&account) {
             return;
         }
-        let mut only_enabled = account.clone();
-        only_enabled.enabled = self.account.enabled;
-        if same_settings(&self.account, &only_enabled) {
+        if self.account.same_but_enabled(&account) {
             self.set_enabled(now, account.enabled);
             return;
         }
@@ -406,33 +405,33 @@ impl Registration {
         Status {
             state: self.state,
             last_code: self.last_code,
-            last_reason: self.last_reason.clone(),
-            realm: self.realm.clone(),
+            last_reason: self.last_reason.as_deref().map(Into::into),
+            realm: self.realm.as_deref().map(Into::into),
             last_success: self.last_success,
             failures: self.failures,
             granted_expires: self.granted_expires,
             registered_until: self.registered_until,
             next_attempt: self.next_attempt,
-            last_error: self.last_error.clone(),
+            last_error: self.last_error.as_deref().map(Into::into),
             contact: contact_uri(&self.account, &self.binding),
-            call_id: self.call_id.clone(),
+            call_id: self.call_id(),
             cseq: self.cseq,
             contact_rewritten: self.contact_rewritten,
         }
     }
 
     /// The Call-ID of every REGISTER of this registration.
-    pub fn call_id(&self) -> &str {
-        &self.call_id
+    pub fn call_id(&self) -> String {
+        self.ids.call_id()
     }
 
     /// Whether a response with this Call-ID is for this registration.
     pub fn matches_call_id(&self, call_id: &str) -> bool {
-        self.call_id == call_id
+        self.ids.call_id() == call_id
     }
 
     /// The settings in use.
-    pub fn account(&self) -> &Account {
+    pub fn account(&self) -> &PackedAccount {
         &self.account
     }
 
@@ -441,18 +440,20 @@ impl Registration {
         &self.binding
     }
 
-    /// Sets the resting state of an account that sends nothing; true when it should register.
-    fn settle_idle_state(&mut self) -> bool {
-        if let Err(e) = self.account.validate() {
+    /// Sets the resting state of `account` (the settings in use, unpacked) when it sends nothing; true when it
+    /// should register.
+    fn settle_idle_state(&mut self, account: &Account) -> bool {
+        if let Err(e) = account.validate() {
             self.state = State::ConfigError;
-            self.last_error = Some(format!(
-                "this registration's settings cannot be used, so nothing is sent: {e}"
-            ));
+            self.last_error = Some(
+                format!("this registration's settings cannot be used, so nothing is sent: {e}")
+                    .into(),
+            );
             return false;
         }
-        self.state = if !self.account.enabled {
+        self.state = if !account.enabled {
             State::Disabled
-        } else if self.account.expires == 0 {
+        } else if account.expires == 0 {
             State::NotRegistering
         } else {
             return true;
@@ -522,8 +523,8 @@ impl Registration {
         let payload = RegisterRequest {
             account: &self.account,
             binding: &self.binding,
-            call_id: &self.call_id,
-            from_tag: &self.from_tag,
+            call_id: &self.ids.call_id(),
+            from_tag: &self.ids.tag(),
             cseq: self.cseq,
             branch: &branch,
             expires: match purpose {
@@ -557,20 +558,16 @@ fn branch_key(branch: &str) -> u64 {
     BuildHasherDefault::<DefaultHasher>::default().hash_one(branch)
 }
 
+/// Stores `text` in `slot` unless it is there already: a refresh then allocates nothing that outlives it, and the
+/// texts kept by thousands of registrations stay where the first exchange put them.
+fn set_text(slot: &mut Option<Box<str>>, text: &str) {
+    if slot.as_deref() != Some(text) {
+        *slot = Some(text.into());
+    }
+}
+
 /// The default retry policy, shared by every registration that keeps it.
 fn default_policy() -> Arc<RetryPolicy> {
     static DEFAULT: LazyLock<Arc<RetryPolicy>> = LazyLock::new(|| Arc::new(RetryPolicy::default()));
     Arc::clone(&DEFAULT)
-}
-
-fn random_hex(rng: &mut SmallRng) -> String {
-    format!("{:016x}", rng.random::<u64>())
-}
-
-fn new_call_id(rng: &mut SmallRng, binding: &LocalBinding) -> String {
-    let host = match binding.local {
-        SocketAddr::V4(a) => a.ip().to_string(),
-        SocketAddr::V6(a) => format!("[{}]", a.ip()),
-    };
-    format!("{}{}@{host}", random_hex(rng), random_hex(rng))
 }

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use sip_msg::Transport;
 
-use crate::Account;
+use crate::account::PackedAccount;
 use crate::transmit::LocalBinding;
 
 /// Which credentials header a REGISTER carries.
@@ -28,7 +28,7 @@ impl AuthHeader {
 
 /// Everything that varies between the REGISTERs of one registration.
 pub(crate) struct RegisterRequest<'a> {
-    pub(crate) account: &'a Account,
+    pub(crate) account: &'a PackedAccount,
     pub(crate) binding: &'a LocalBinding,
     pub(crate) call_id: &'a str,
     pub(crate) from_tag: &'a str,
@@ -44,8 +44,8 @@ impl RegisterRequest<'_> {
         let a = self.account;
         let aor = format!(
             "sip:{}@{}",
-            escape_user(&a.remote_user),
-            a.remote_domain.trim()
+            escape_user(a.remote_user()),
+            a.remote_domain().trim()
         );
         let mut out = String::with_capacity(512);
         // Writing to a String cannot fail.
@@ -79,15 +79,15 @@ impl RegisterRequest<'_> {
 }
 
 /// The Request-URI, also the digest `uri`: `sip:<remote_domain>`.
-pub(crate) fn request_uri(account: &Account) -> String {
-    format!("sip:{}", account.remote_domain.trim())
+pub(crate) fn request_uri(account: &PackedAccount) -> String {
+    format!("sip:{}", account.remote_domain().trim())
 }
 
 /// The Contact URI we register: `sip:<contact_user>@<contact_host>[;transport=tcp]`.
-pub(crate) fn contact_uri(account: &Account, binding: &LocalBinding) -> String {
+pub(crate) fn contact_uri(account: &PackedAccount, binding: &LocalBinding) -> String {
     let mut uri = format!(
         "sip:{}@{}",
-        escape_user(&account.contact_user),
+        escape_user(account.contact_user()),
         binding.contact_host
     );
     if binding.transport != Transport::Udp {

@@ -7,7 +7,7 @@ use sip_msg::Transport;
 use crate::next_hop::NextHop;
 
 /// The addresses the shell chose for a registration.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct LocalBinding {
     /// The transport of the local socket.
     pub transport: Transport,

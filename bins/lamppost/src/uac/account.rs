@@ -14,24 +14,34 @@ pub enum Origin {
         /// The row's `id`.
         id: i64,
     },
-    /// A `[[uac.registration]]` entry of the config file.
-    Config {
-        /// The file.
-        file: String,
-        /// The entry's line, when known.
-        line: Option<usize>,
-    },
+    /// A `[[uac.registration]]` entry of the config file (boxed, so that every registration's origin is 16 bytes).
+    Config(Box<ConfigEntry>),
+}
+
+/// Where in the config file a registration is defined.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigEntry {
+    /// The file.
+    pub file: String,
+    /// The entry's line, when known.
+    pub line: Option<usize>,
+}
+
+impl Origin {
+    /// A `[[uac.registration]]` entry of `file`, at `line` when known.
+    pub fn config(file: String, line: Option<usize>) -> Self {
+        Self::Config(Box::new(ConfigEntry { file, line }))
+    }
 }
 
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Table { id } => write!(f, "uacreg row id={id}"),
-            Self::Config {
-                file,
-                line: Some(line),
-            } => write!(f, "{file}:{line}: [[uac.registration]]"),
-            Self::Config { file, line: None } => write!(f, "{file}: [[uac.registration]]"),
+            Self::Config(entry) => match entry.line {
+                Some(line) => write!(f, "{}:{line}: [[uac.registration]]", entry.file),
+                None => write!(f, "{}: [[uac.registration]]", entry.file),
+            },
         }
     }
 }
@@ -41,7 +51,7 @@ impl Origin {
     pub fn row_id(&self) -> Option<i64> {
         match self {
             Self::Table { id } => Some(*id),
-            Self::Config { .. } => None,
+            Self::Config(_) => None,
         }
     }
 
@@ -49,7 +59,7 @@ impl Origin {
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Table { .. } => "table",
-            Self::Config { .. } => "config",
+            Self::Config(_) => "config",
         }
     }
 }
@@ -261,10 +271,7 @@ mod tests {
 
         let mut r = row();
         r.auth_ha1 = "xyz".into();
-        let origin = Origin::Config {
-            file: "l.toml".into(),
-            line: Some(12),
-        };
+        let origin = Origin::config("l.toml".into(), Some(12));
         let e = account_from_row(&r, &origin, "d").unwrap_err().0;
         assert!(e.starts_with("l.toml:12: [[uac.registration]]"), "{e}");
         assert!(e.contains("auth_ha1"), "{e}");

@@ -1,11 +1,12 @@
 //! The task that runs every outbound registration: it feeds each sans-IO [`Registration`] with responses,
 //! timer expiries, send failures and operator commands, and sends what they ask.
 //!
-//! Timers are one binary heap of `(deadline, id)`; an entry whose deadline moved is skipped when it pops (each
-//! registration remembers the deadline it is scheduled for), so thousands of registrations cost one sleep.
+//! Timers are one binary heap of `(deadline, slot)`; an entry whose deadline moved is skipped when it pops (each
+//! registration remembers the deadline it is scheduled for), so thousands of registrations cost one sleep. The
+//! registrations themselves live in a [`Registry`].
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -18,7 +19,9 @@ use tracing::{info, warn};
 use uacreg::UacRow;
 
 use super::account::Origin;
-use super::inbound::{InboundMap, InboundTarget};
+use super::bindings::SharedBindings;
+use super::inbound::{InboundMap, InboundTargets};
+use super::registry::{Entry, Registry, Slot};
 use super::sender::{Failed, Sender};
 use super::source::{Definition, Sources};
 use super::view::{RegistrationView, view};
@@ -70,25 +73,12 @@ pub(crate) struct Settings {
     pub(crate) initial_spread: Duration,
 }
 
-/// One running registration.
-struct Entry {
-    /// Its id, shared with the timer heap and the Call-ID index.
-    id: Arc<str>,
-    reg: Registration,
-    origin: Origin,
-    /// The deadline it sits in the heap for.
-    scheduled: Option<Instant>,
-    /// Removed from its source: unregistering, dropped once finished.
-    leaving: bool,
-}
-
 /// The driver's state.
 pub(crate) struct Driver {
     settings: Settings,
-    /// Boxed: the map's spare capacity then costs a pointer per slot, not a whole registration.
-    entries: HashMap<Arc<str>, Box<Entry>>,
-    by_call_id: HashMap<Box<str>, Arc<str>>,
-    timers: BinaryHeap<Reverse<(Instant, Arc<str>)>>,
+    entries: Registry,
+    bindings: SharedBindings,
+    timers: BinaryHeap<Reverse<(Instant, Slot)>>,
     sender: Sender,
     inbound: Arc<InboundMap>,
     counts: Arc<Mutex<Vec<(&'static str, usize)>>>,
@@ -110,8 +100,8 @@ impl Driver {
     ) -> Self {
         Self {
             settings,
-            entries: HashMap::new(),
-            by_call_id: HashMap::new(),
+            entries: Registry::default(),
+            bindings: SharedBindings::default(),
             timers: BinaryHeap::new(),
             sender: Sender::new(transports, events),
             inbound,
@@ -146,7 +136,7 @@ impl Driver {
                 () = sleep, if next.is_some() => self.fire_timers(Instant::now()),
                 _ = gauges.tick() => self.publish_counts(),
             }
-            if self.stopping.is_some() && self.entries.values().all(|e| e.reg.is_finished()) {
+            if self.stopping.is_some() && self.entries.iter().all(|(_, e)| e.reg.is_finished()) {
                 break;
             }
         }
@@ -181,15 +171,14 @@ impl Driver {
         let Ok(msg) = sip_msg::parse(data, &self.limits) else {
             return;
         };
-        let Some(id) = msg
+        let Some(slot) = msg
             .call_id()
             .ok()
-            .and_then(|c| self.by_call_id.get(c))
-            .cloned()
+            .and_then(|c| self.entries.slot_of_call_id(c))
         else {
             return;
         };
-        self.with(&id, now, |reg| {
+        self.with_slot(slot, now, |reg| {
             reg.handle_response(now, &msg);
         });
     }
@@ -203,53 +192,55 @@ impl Driver {
 
     /// Runs `f` on registration `id`, then sends what it asks and reschedules it.
     fn with(&mut self, id: &str, now: Instant, f: impl FnOnce(&mut Registration)) {
-        let Some(entry) = self.entries.get_mut(id) else {
+        if let Some(slot) = self.entries.slot_of(id) {
+            self.with_slot(slot, now, f);
+        }
+    }
+
+    /// Runs `f` on the registration in `slot`, then sends what it asks and reschedules it.
+    fn with_slot(&mut self, slot: Slot, now: Instant, f: impl FnOnce(&mut Registration)) {
+        let Some(entry) = self.entries.get_mut(slot) else {
             return;
         };
         f(&mut entry.reg);
-        self.after(id, now);
+        self.after(slot, now);
     }
 
     /// Sends a registration's transmits, re-indexes its Call-ID, reschedules its timer, and drops it once a
     /// leaving registration is finished.
-    fn after(&mut self, id: &str, now: Instant) {
+    fn after(&mut self, slot: Slot, now: Instant) {
         let mut failed = Vec::new();
         loop {
-            let Some(entry) = self.entries.get_mut(id) else {
+            let Some(entry) = self.entries.get_mut(slot) else {
                 return;
             };
             let Some(t) = entry.reg.poll_transmit() else {
                 break;
             };
-            if let Some(f) = self.sender.send(id, t, now) {
+            if let Some(f) = self.sender.send(entry.reg.account().id(), t, now) {
                 failed.push(f);
             }
         }
-        let Some(entry) = self.entries.get_mut(id) else {
+        let Some(entry) = self.entries.get_mut(slot) else {
             return;
         };
         for Failed { error, .. } in failed {
             // A failed send schedules a retry through the timer; it never asks for a send at once.
             entry.reg.handle_send_error(now, error);
         }
-        if self.by_call_id.get(entry.reg.call_id()).map(|v| &**v) != Some(id) {
-            // The account changed and took a new Call-ID.
-            self.by_call_id.retain(|_, v| &**v != id);
-            self.by_call_id
-                .insert(entry.reg.call_id().into(), Arc::clone(&entry.id));
-        }
         if entry.leaving && entry.reg.is_finished() {
-            self.by_call_id.remove(entry.reg.call_id());
-            self.entries.remove(id);
+            self.entries.remove(slot);
             return;
         }
         let deadline = entry.reg.poll_timeout();
         if deadline != entry.scheduled {
             entry.scheduled = deadline;
             if let Some(t) = deadline {
-                self.timers.push(Reverse((t, Arc::clone(&entry.id))));
+                self.timers.push(Reverse((t, slot)));
             }
         }
+        // The account may have changed and taken a new Call-ID.
+        self.entries.index_call_id(slot);
     }
 
     fn fire_timers(&mut self, now: Instant) {
@@ -257,10 +248,11 @@ impl Driver {
             if *t > now {
                 break;
             }
-            let Some(Reverse((t, id))) = self.timers.pop() else {
+            let Some(Reverse((t, slot))) = self.timers.pop() else {
                 break;
             };
-            let Some(entry) = self.entries.get_mut(&id) else {
+            // A slot freed and reused since keeps its own deadline, so this one is skipped.
+            let Some(entry) = self.entries.get_mut(slot) else {
                 continue;
             };
             if entry.scheduled != Some(t) {
@@ -268,7 +260,7 @@ impl Driver {
             }
             entry.scheduled = None;
             entry.reg.handle_timeout(now);
-            self.after(&id, now);
+            self.after(slot, now);
         }
     }
 
@@ -277,7 +269,8 @@ impl Driver {
             Control::List(reply) => {
                 let mut all: Vec<_> = self
                     .entries
-                    .values()
+                    .iter()
+                    .map(|(_, e)| e)
                     .filter(|e| !e.leaving)
                     .map(|e| view(&e.reg, &e.origin, now))
                     .chain(self.invalid.iter().cloned())
@@ -305,8 +298,9 @@ impl Driver {
                 let _ = reply.send(self.remove(&id).await);
             }
             Control::Shutdown(unregister, done) => {
-                for id in self.entries.keys().cloned().collect::<Vec<_>>() {
-                    self.with(&id, now, |reg| reg.shutdown(now, unregister));
+                let slots: Vec<Slot> = self.entries.iter().map(|(s, _)| s).collect();
+                for slot in slots {
+                    self.with_slot(slot, now, |reg| reg.shutdown(now, unregister));
                 }
                 self.stopping = Some(done);
             }
@@ -315,7 +309,7 @@ impl Driver {
 
     fn view_of(&self, id: &str, now: Instant) -> Result<RegistrationView, UacError> {
         self.entries
-            .get(id)
+            .find(id)
             .filter(|e| !e.leaving)
             .map(|e| view(&e.reg, &e.origin, now))
             .or_else(|| self.invalid.iter().find(|v| v.id == id).cloned())
@@ -330,7 +324,7 @@ impl Driver {
     ) -> Result<RegistrationView, UacError> {
         let entry = self
             .entries
-            .get(id)
+            .find(id)
             .filter(|e| !e.leaving)
             .ok_or_else(|| UacError::NotFound(id.to_owned()))?;
         if let Origin::Table { .. } = entry.origin {
@@ -349,7 +343,7 @@ impl Driver {
     async fn add(&mut self, mut row: UacRow) -> Result<RegistrationView, UacError> {
         if self
             .entries
-            .get(row.l_uuid.as_str())
+            .find(row.l_uuid.as_str())
             .is_some_and(|e| !e.leaving)
         {
             return Err(UacError::Invalid(format!(
@@ -382,10 +376,10 @@ impl Driver {
     async fn remove(&mut self, id: &str) -> Result<(), UacError> {
         let entry = self
             .entries
-            .get(id)
+            .find(id)
             .filter(|e| !e.leaving)
             .ok_or_else(|| UacError::NotFound(id.to_owned()))?;
-        if let Origin::Config { .. } = entry.origin {
+        if let Origin::Config(_) = entry.origin {
             return Err(UacError::Invalid(format!(
                 "{id:?} is defined in {}; delete it there and run `lamppost reg reload`",
                 entry.origin
@@ -403,10 +397,13 @@ impl Driver {
 
     /// Unregisters a registration whose definition is gone; it is dropped once that is done.
     fn leave(&mut self, id: &str, now: Instant) {
-        if let Some(entry) = self.entries.get_mut(id) {
+        let Some(slot) = self.entries.slot_of(id) else {
+            return;
+        };
+        if let Some(entry) = self.entries.get_mut(slot) {
             entry.leaving = true;
             entry.reg.shutdown(now, true);
-            self.after(id, now);
+            self.after(slot, now);
         }
     }
 
@@ -432,7 +429,7 @@ impl Driver {
                     self.entries
                         .iter()
                         .filter(|(_, e)| e.origin.kind() == kind)
-                        .map(|(id, _)| id.to_string()),
+                        .map(|(_, e)| e.reg.account().id().to_owned()),
                 );
             }
         }
@@ -441,7 +438,7 @@ impl Driver {
             warn!(error = %bad.error, "outbound registration skipped");
             if self
                 .entries
-                .get(bad.row.l_uuid.as_str())
+                .find(bad.row.l_uuid.as_str())
                 .is_some_and(|e| !e.leaving)
             {
                 // A running registration whose row turned bad keeps its last good settings.
@@ -457,25 +454,29 @@ impl Driver {
             }
         }
         let definitions = reading.definitions;
+        self.entries.reserve(definitions.len());
         for d in definitions {
             let id = d.account.id.clone();
             seen.insert(id.clone());
-            match self.entries.get_mut(id.as_str()) {
-                Some(entry) if !entry.leaving => {
+            let running = self.entries.slot_of(&id);
+            match running.and_then(|slot| Some((slot, self.entries.get_mut(slot)?))) {
+                Some((slot, entry)) if !entry.leaving => {
                     entry.origin = d.origin;
-                    let same_account = *entry.reg.account() == d.account;
+                    let same_account = entry.reg.account().same_settings(&d.account);
                     let same_binding = *entry.reg.local_binding() == d.binding;
                     if same_account && same_binding {
                         report.unchanged += 1;
                         continue;
                     }
                     if !same_binding {
-                        entry.reg.set_local_binding(now, d.binding);
+                        entry
+                            .reg
+                            .set_local_binding(now, self.bindings.share(d.binding));
                     }
                     if !same_account {
                         entry.reg.update_account(now, d.account);
                     }
-                    self.after(&id, now);
+                    self.after(slot, now);
                     report.changed.push(id);
                 }
                 _ => {
@@ -487,13 +488,16 @@ impl Driver {
         let gone: Vec<String> = self
             .entries
             .iter()
-            .filter(|(id, e)| !e.leaving && !seen.contains(&***id))
-            .map(|(id, _)| id.to_string())
+            .map(|(_, e)| e)
+            .filter(|e| !e.leaving && !seen.contains(e.reg.account().id()))
+            .map(|e| e.reg.account().id().to_owned())
             .collect();
         for id in gone {
             self.leave(&id, now);
             report.removed.push(id);
         }
+        self.entries.shrink_to_fit();
+        self.bindings.forget_unused();
         self.rebuild_inbound();
         self.publish_counts();
         info!(
@@ -509,53 +513,35 @@ impl Driver {
 
     /// Starts a registration (replacing a leaving one of the same id).
     fn start(&mut self, d: Definition, spread: Duration, now: Instant) {
-        let id = d.account.id.clone();
-        if let Some(old) = self.entries.remove(id.as_str()) {
-            self.by_call_id.remove(old.reg.call_id());
-        }
         self.seed = self.seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let reg = Registration::new(d.account, d.binding, now, spread, self.seed)
+        let binding = self.bindings.share(d.binding);
+        let reg = Registration::new(d.account, binding, now, spread, self.seed)
             .with_timers(Arc::clone(&self.settings.timers));
-        let key: Arc<str> = id.as_str().into();
-        self.by_call_id
-            .insert(reg.call_id().into(), Arc::clone(&key));
-        self.entries.insert(
-            Arc::clone(&key),
-            Box::new(Entry {
-                id: key,
-                reg,
-                origin: d.origin,
-                scheduled: None,
-                leaving: false,
-            }),
-        );
-        self.after(&id, now);
+        let slot = self.entries.insert(Entry::new(reg, d.origin));
+        self.after(slot, now);
     }
 
     fn rebuild_inbound(&self) {
-        let mut map = HashMap::with_capacity(self.entries.len());
-        for e in self.entries.values() {
+        let mut targets = InboundTargets::with_capacity(self.entries.len());
+        for (_, e) in self.entries.iter() {
             if e.leaving {
                 continue;
             }
             let account = e.reg.account();
-            map.entry(account.contact_user.as_str().into())
-                .or_insert_with(|| InboundTarget {
-                    registration: Arc::clone(&e.id),
-                    local_aor: crate::api::canonical_aor(&format!(
-                        "{}@{}",
-                        account.local_user, account.local_domain
-                    ))
-                    .into(),
-                });
+            let local_aor = crate::api::canonical_aor(&format!(
+                "{}@{}",
+                account.local_user(),
+                account.local_domain()
+            ));
+            targets.add(account.contact_user(), account.id(), &local_aor);
         }
-        self.inbound.replace(map);
+        self.inbound.replace(targets);
     }
 
     fn publish_counts(&self) {
         let mut counts: Vec<(&'static str, usize)> =
             State::ALL.iter().map(|s| (s.as_str(), 0)).collect();
-        for e in self.entries.values() {
+        for (_, e) in self.entries.iter() {
             let state = e.reg.state();
             if let Some(slot) = counts.iter_mut().find(|(name, _)| *name == state.as_str()) {
                 slot.1 += 1;

@@ -5,8 +5,10 @@
 //! [`Registration`](sip_uac::Registration), its timers and sends (see `driver`).
 
 mod account;
+mod bindings;
 mod driver;
 mod inbound;
+mod registry;
 mod sender;
 mod source;
 mod view;
@@ -22,7 +24,7 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::debug;
 use uacreg::{UacRow, UacTable};
 
-pub use account::{Origin, RowError, account_from_row};
+pub use account::{ConfigEntry, Origin, RowError, account_from_row};
 pub use inbound::{InboundMap, InboundTarget};
 pub use source::row_of_entry;
 pub use view::RegistrationView;

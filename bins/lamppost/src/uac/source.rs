@@ -55,17 +55,14 @@ impl Sources {
     /// are left as they run; rows that cannot be used are returned with the reason (naming the row and the fix).
     pub(crate) async fn read(&mut self) -> Reading {
         let mut reading = Reading::default();
-        let mut rows = Vec::new();
+        let mut table_rows = Vec::new();
         if let Some(table) = &self.table {
             match table.load().await {
-                Ok(loaded) => rows.extend(
-                    loaded
-                        .into_iter()
-                        .map(|row| (Origin::Table { id: row.id }, row)),
-                ),
+                Ok(loaded) => table_rows = loaded,
                 Err(e) => reading.table_error = Some(e.to_string()),
             }
         }
+        let mut config_rows = Vec::new();
         match Loaded::load(self.config_path.as_deref()) {
             Ok(config) => {
                 // The default Contact address may change with the config (a new public address).
@@ -73,18 +70,23 @@ impl Sources {
                     .clone_from(&config.config.uac.contact_addr);
                 let file = config.file_name();
                 for entry in &config.config.uac.registration {
-                    rows.push((
-                        Origin::Config {
-                            file: file.clone(),
-                            line: config.line_of_span(entry.span()),
-                        },
+                    config_rows.push((
+                        Origin::config(file.clone(), config.line_of_span(entry.span())),
                         row_of_entry(entry.get_ref()),
                     ));
                 }
             }
             Err(e) => reading.config_error = Some(format!("{e:#}")),
         }
-        for (origin, row) in rows {
+        // The table's rows are taken one by one as they are, and the definitions sized once: a load of thousands
+        // of rows then leaves neither a second copy of them nor outgrown vectors behind.
+        reading
+            .definitions
+            .reserve_exact(table_rows.len() + config_rows.len());
+        let table_rows = table_rows
+            .into_iter()
+            .map(|row| (Origin::Table { id: row.id }, row));
+        for (origin, row) in table_rows.chain(config_rows) {
             if let Some(first) = reading
                 .definitions
                 .iter()

@@ -67,7 +67,7 @@ pub struct RegistrationView {
 
 /// The view of `reg` at `now`.
 pub(crate) fn view(reg: &Registration, origin: &Origin, now: Instant) -> RegistrationView {
-    let account = reg.account();
+    let account = reg.account().unpack();
     let status = reg.status();
     let secs_until = |t: Option<Instant>| t.map(|t| t.saturating_duration_since(now).as_secs());
     let wall = |t: Option<Instant>| {

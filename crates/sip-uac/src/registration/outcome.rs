@@ -5,8 +5,9 @@ use std::time::{Duration, Instant};
 use rand::RngExt;
 use sip_msg::Message;
 
-use super::{AfterUnregister, InFlight, Purpose, Registration, new_call_id, random_hex};
-use crate::account::Account;
+use super::random::{DialogIds, random_hex};
+use super::{AfterUnregister, InFlight, Purpose, Registration, set_text};
+use crate::account::{Account, PackedAccount};
 use crate::auth::{self, AuthCache, ChooseError};
 use crate::explain;
 use crate::request::{AuthHeader, contact_uri, request_uri};
@@ -20,7 +21,7 @@ impl Registration {
             return;
         }
         let contact = contact_uri(&self.account, &self.binding);
-        match response::grant(msg, &contact, &self.account.contact_user, self.expires) {
+        match response::grant(msg, &contact, self.account.contact_user(), self.expires) {
             Grant::Granted { expires, warning } => {
                 let sent = flight.txn.started();
                 self.state = State::Registered;
@@ -29,9 +30,9 @@ impl Registration {
                 self.granted_expires = Some(expires);
                 self.registered_until = Some(sent + Duration::from_secs(u64::from(expires)));
                 self.contact_rewritten = warning.is_some();
-                self.last_error = warning;
-                let refresh =
-                    refresh_delay(expires).mul_f64(1.0 - self.rng.random_range(0.0..=0.05));
+                self.last_error = warning.map(Into::into);
+                let refresh = refresh_delay(expires)
+                    .mul_f64(1.0 - self.rng.generator().random_range(0.0..=0.05));
                 self.next_attempt = Some(sent + refresh);
             }
             Grant::Refused(text) => {
@@ -63,29 +64,29 @@ impl Registration {
                 return;
             }
         };
-        self.realm = Some(chosen.realm.clone());
+        let realm = &chosen.challenge.realm;
+        set_text(&mut self.realm, realm);
         if let Some(configured) = self.account.required_realm()
-            && configured != chosen.realm
+            && configured != realm
         {
-            let text = explain::realm_mismatch(&chosen.realm, configured);
+            let text = explain::realm_mismatch(realm, configured);
             self.fail(now, flight.purpose, State::RealmMismatch, text, None);
             return;
         }
         let mut stale_retried = flight.stale_retried;
         if flight.answered {
-            if chosen.stale && !stale_retried {
+            if chosen.challenge.stale && !stale_retried {
                 stale_retried = true;
             } else {
-                let text = explain::credentials_rejected(&self.account, &chosen.realm);
+                let text = explain::credentials_rejected(&self.account, realm);
                 self.fail(now, flight.purpose, State::CredentialsRejected, text, None);
                 return;
             }
         }
-        let mut cache = AuthCache::adopt(self.auth.take().map(|b| *b), chosen);
+        let mut cache = AuthCache::adopt(self.auth.take(), &chosen);
         let cnonce = random_hex(&mut self.rng);
         let answer = cache.answer(&self.account, &request_uri(&self.account), &cnonce);
-        let realm = cache.realm().to_owned();
-        self.auth = Some(Box::new(cache));
+        self.auth = Some(cache);
         match answer {
             Ok(credentials) => {
                 self.send(now, flight.purpose, Some(credentials), true, stale_retried);
@@ -136,7 +137,7 @@ impl Registration {
         }
         self.failures = self.failures.saturating_add(1);
         self.state = state;
-        self.last_error = Some(text);
+        self.last_error = Some(text.into());
         if matches!(state, State::CredentialsRejected | State::RealmMismatch) {
             self.auth = None;
         }
@@ -145,7 +146,9 @@ impl Registration {
         }
         let delay = match retry_after {
             Some(secs) => Duration::from_secs(u64::from(secs)).min(self.policy.max_retry_after),
-            None => self.policy.retry_delay(state, self.failures, &mut self.rng),
+            None => self
+                .policy
+                .retry_delay(state, self.failures, &mut self.rng.generator()),
         };
         self.next_attempt = Some(now + delay);
     }
@@ -179,7 +182,7 @@ impl Registration {
             }
         }
         match error {
-            Some(e) => self.last_error = Some(explain::unregister_failed(&e)),
+            Some(e) => self.last_error = Some(explain::unregister_failed(&e).into()),
             None if self.state != State::ConfigError => {
                 self.last_error = None;
                 self.failures = 0;
@@ -192,10 +195,9 @@ impl Registration {
     pub(super) fn replace(&mut self, now: Instant, account: Account) {
         self.in_flight = None;
         self.previous = None;
-        self.account = account;
-        self.expires = self.account.expires;
-        self.call_id = new_call_id(&mut self.rng, &self.binding);
-        self.from_tag = random_hex(&mut self.rng);
+        self.account = PackedAccount::new(&account);
+        self.expires = account.expires;
+        self.ids = DialogIds::new(&mut self.rng, &self.binding);
         self.cseq = 0;
         self.auth = None;
         self.realm = None;
@@ -207,7 +209,7 @@ impl Registration {
         self.last_code = None;
         self.last_reason = None;
         self.next_attempt = None;
-        if self.settle_idle_state() {
+        if self.settle_idle_state(&account) {
             self.start(now, Purpose::Register);
         }
     }

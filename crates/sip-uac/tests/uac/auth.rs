@@ -167,7 +167,7 @@ fn realm_mismatch_says_how_to_fix_it() {
     assert!((240.0..=360.0).contains(&wait), "{wait}");
 
     // The operator empties the realm: the next REGISTER goes out at once and the challenge is answered.
-    let mut fixed = h.reg.account().clone();
+    let mut fixed = h.reg.account().unpack();
     fixed.realm = None;
     h.reg.update_account(h.now, fixed);
     let again = h.sent();

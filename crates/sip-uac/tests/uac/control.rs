@@ -105,7 +105,7 @@ fn disable_unregisters_and_enable_registers_again() {
     assert_eq!(bye.header("Expires"), "0");
     assert!(h.answer(&bye, 200, "OK", ""));
     assert_eq!(h.reg.status().state, State::Disabled);
-    assert!(!h.reg.account().enabled);
+    assert!(!h.reg.account().enabled());
     assert_eq!(h.reg.poll_timeout(), None);
     assert!(!h.reg.is_finished());
 
@@ -196,7 +196,7 @@ fn refresh_now_sends_at_once_but_not_twice() {
 #[test]
 fn changed_settings_unregister_the_old_binding_first() {
     let mut h = registered();
-    let old_call_id = h.reg.call_id().to_owned();
+    let old_call_id = h.reg.call_id();
     let mut changed = account();
     changed.remote_user = "4930999".into();
     h.reg.update_account(h.now, changed);
