@@ -1,8 +1,10 @@
 //! Where registrations are defined: the `uacreg` table and the config file's `[[uac.registration]]` entries.
 
+use std::hash::{BuildHasher, RandomState};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use hashbrown::HashTable;
 use sip_transport::Listen;
 use sip_uac::{Account, LocalBinding};
 use uacreg::{UacRow, UacTable};
@@ -86,11 +88,15 @@ impl Sources {
         let table_rows = table_rows
             .into_iter()
             .map(|row| (Origin::Table { id: row.id }, row));
+        // Positions in `definitions`, by l_uuid: a duplicate is found without comparing every pair of rows.
+        let mut by_id: HashTable<usize> = HashTable::with_capacity(reading.definitions.capacity());
+        let hasher = RandomState::new();
         for (origin, row) in table_rows.chain(config_rows) {
-            if let Some(first) = reading
-                .definitions
-                .iter()
-                .find(|d| d.account.id == row.l_uuid)
+            let hash = hasher.hash_one(&row.l_uuid);
+            let definitions = &reading.definitions;
+            if let Some(first) = by_id
+                .find(hash, |&i| definitions[i].account.id == row.l_uuid)
+                .map(|&i| &definitions[i])
             {
                 let error = format!(
                     "{origin}: l_uuid {:?} is already used by {}; l_uuid must be unique",
@@ -100,7 +106,13 @@ impl Sources {
                 continue;
             }
             match self.definition(&row, origin.clone()) {
-                Ok(d) => reading.definitions.push(d),
+                Ok(d) => {
+                    let definitions = &reading.definitions;
+                    by_id.insert_unique(hash, definitions.len(), |&i| {
+                        hasher.hash_one(&definitions[i].account.id)
+                    });
+                    reading.definitions.push(d);
+                }
                 Err(e) => reading.invalid.push(Invalid {
                     origin,
                     row,

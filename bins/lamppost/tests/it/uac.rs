@@ -239,6 +239,28 @@ fn a_row_that_cannot_be_used_is_listed_with_the_reason() {
 }
 
 #[test]
+fn a_second_row_with_the_same_l_uuid_is_refused_and_the_first_runs() {
+    let trunk = FakeTrunk::start(Mode::Accept { grant: 300 });
+    let entries = format!(
+        "{}{}{}",
+        entry("one", trunk.addr(), ""),
+        entry("two", trunk.addr(), ""),
+        entry("one", trunk.addr(), "auth_username = \"other\"")
+    );
+    let server = client("", &entries);
+    wait_status(&server, "one", state_is("registered"));
+    wait_status(&server, "two", state_is("registered"));
+    let (ok, list, err) = server.cli(&["reg", "list"]);
+    assert!(ok, "{err}");
+    let refused: Vec<&str> = list
+        .lines()
+        .filter(|l| l.contains("config_error"))
+        .collect();
+    assert_eq!(refused.len(), 1, "{list}");
+    assert!(refused[0].starts_with("one "), "{list}");
+}
+
+#[test]
 fn forbidden_is_reported_as_forbidden() {
     let trunk = FakeTrunk::start(Mode::Forbidden);
     let server = client("", &entry("trunk1", trunk.addr(), ""));
