@@ -35,22 +35,13 @@ impl Location {
         lock(&self.shards[i])
     }
 
-    /// Loads bindings read back from the store; returns how many were kept (not expired).
+    /// Loads bindings read back from the store; returns how many were kept (not expired). Each binding moves straight
+    /// into its shard, with no copy of the whole set on the way.
     pub fn restore(&self, bindings: Vec<Binding>, now: SystemTime) -> usize {
-        let mut by_shard: Vec<Vec<Binding>> = (0..SHARDS).map(|_| Vec::new()).collect();
         for b in bindings {
-            let i = self.hasher.hash_one(&*b.aor) as usize % SHARDS;
-            by_shard[i].push(b);
+            self.shard(&b.aor).restore([b], now);
         }
-        by_shard
-            .into_iter()
-            .zip(&self.shards)
-            .map(|(bs, shard)| {
-                let mut r = lock(shard);
-                r.restore(bs, now);
-                r.table().len()
-            })
-            .sum()
+        self.shards.iter().map(|s| lock(s).table().len()).sum()
     }
 
     /// Removes expired bindings from every shard.

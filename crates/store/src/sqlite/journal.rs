@@ -412,32 +412,41 @@ pub(super) fn overlay(
     if next_seq(tx)? == 1 {
         return Ok(bindings);
     }
-    let mut slots: Vec<Option<Binding>> = bindings.into_iter().map(Some).collect();
-    let mut index: HashMap<u64, usize> = slots
+    // Changes apply in place: replaced bindings are overwritten, removed ones marked and dropped at the end, so the
+    // whole set is never copied.
+    let mut bindings = bindings;
+    let mut removed = vec![false; bindings.len()];
+    let mut index: HashMap<u64, usize> = bindings
         .iter()
         .enumerate()
-        .filter_map(|(i, b)| b.as_ref().map(|b| (b.id, i)))
+        .map(|(i, b)| (b.id, i))
         .collect();
     let mut select = tx.prepare(SELECT_IN_ORDER)?;
     let mut rows = select.query([])?;
     while let Some(row) = rows.next()? {
         match decode(row.get(0)?, row.get_ref(1)?) {
             Some(JournalChange::Upsert(b)) => match index.get(&b.id) {
-                Some(&i) => slots[i] = Some(b),
+                Some(&i) => {
+                    bindings[i] = b;
+                    removed[i] = false;
+                }
                 None => {
-                    index.insert(b.id, slots.len());
-                    slots.push(Some(b));
+                    index.insert(b.id, bindings.len());
+                    bindings.push(b);
+                    removed.push(false);
                 }
             },
             Some(JournalChange::Remove(id)) => {
                 if let Some(&i) = index.get(&id) {
-                    slots[i] = None;
+                    removed[i] = true;
                 }
             }
             None => {}
         }
     }
-    Ok(slots.into_iter().flatten().collect())
+    let mut gone = removed.into_iter();
+    bindings.retain(|_| !gone.next().unwrap_or(false));
+    Ok(bindings)
 }
 
 /// Decodes the change at `seq`, logging and skipping one that cannot be read (written by a newer version, or

@@ -104,7 +104,9 @@ fn change_id(change: &Change) -> u64 {
 /// transaction, so a fold running meanwhile is seen either whole or not at all.
 fn load(conn: &mut Connection) -> rusqlite::Result<Vec<Binding>> {
     let tx = conn.transaction()?;
-    let mut bindings = Vec::new();
+    // Sized once: a vector grown by doubling leaves its earlier copies to the allocator.
+    let rows: i64 = tx.query_row("SELECT count(*) FROM location", [], |row| row.get(0))?;
+    let mut bindings = Vec::with_capacity(usize::try_from(rows).unwrap_or(0));
     {
         let mut select = tx.prepare(binding_row::SELECT_ALL)?;
         let mut rows = select.query([])?;
