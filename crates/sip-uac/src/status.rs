@@ -61,6 +61,11 @@ impl State {
         Self::ConfigError,
     ];
 
+    /// The position of this state in [`State::ALL`], for tables indexed by state.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
     /// The stable snake_case name used in JSON and metric labels.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -141,6 +146,13 @@ pub struct Status {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_state_indexes_its_place_in_all() {
+        for (i, s) in State::ALL.iter().enumerate() {
+            assert_eq!(s.index(), i, "{s:?}");
+        }
+    }
 
     #[test]
     fn names_are_unique_snake_case() {

@@ -539,20 +539,15 @@ impl Driver {
     }
 
     fn publish_counts(&self) {
-        let mut counts: Vec<(&'static str, usize)> =
-            State::ALL.iter().map(|s| (s.as_str(), 0)).collect();
+        let mut by_state = [0_usize; State::ALL.len()];
         for (_, e) in self.entries.iter() {
-            let state = e.reg.state();
-            if let Some(slot) = counts.iter_mut().find(|(name, _)| *name == state.as_str()) {
-                slot.1 += 1;
-            }
+            by_state[e.reg.state().index()] += 1;
         }
-        if let Some(slot) = counts
-            .iter_mut()
-            .find(|(name, _)| *name == State::ConfigError.as_str())
-        {
-            slot.1 += self.invalid.len();
-        }
+        by_state[State::ConfigError.index()] += self.invalid.len();
+        let counts = State::ALL
+            .iter()
+            .map(|s| (s.as_str(), by_state[s.index()]))
+            .collect();
         *self
             .counts
             .lock()
