@@ -340,6 +340,11 @@ summarize() {
                     (kib[kk] > 0 ? sprintf("%.2f", kib[k] / kib[kk]) : "-")
             }
             if (!any) print "ratios against kamailio: need kamailio in the same run"
+            # CPU above the floor: what each server spends beyond the UDP path of the kernel (noauth only).
+            kf = "floor" SUBSEP "noauth"; kk = "kamailio" SUBSEP "noauth"; kl = "lamppost" SUBSEP "noauth"
+            if ((kf in cs) && (kk in cs) && (kl in cs) && cs[kk] > cs[kf])
+                printf "  noauth CPU above the floor: lamppost %.3f, kamailio %.3f, ratio %.2f\n",
+                    cs[kl] - cs[kf], cs[kk] - cs[kf], (cs[kl] - cs[kf]) / (cs[kk] - cs[kf])
             printf "failed registrations in total: %d\n", total_failed
         }' "$RESULTS"
 }
