@@ -61,9 +61,7 @@ impl DigestBytes {
 
 impl fmt::Display for DigestBytes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.as_bytes()
-            .iter()
-            .try_for_each(|b| write!(f, "{b:02x}"))
+        f.write_str(self.to_hex().as_str())
     }
 }
 
@@ -77,6 +75,11 @@ pub(crate) struct HexDigest {
 impl HexDigest {
     pub(crate) fn as_bytes(&self) -> &[u8] {
         &self.buf[..self.len]
+    }
+
+    /// The hex digits as text (always ASCII).
+    pub(crate) fn as_str(&self) -> &str {
+        std::str::from_utf8(self.as_bytes()).unwrap_or_default()
     }
 }
 

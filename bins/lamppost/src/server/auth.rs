@@ -127,12 +127,11 @@ impl Authenticator {
             debug!(uri = %creds.uri, "digest uri does not match the Request-URI");
             return challenge;
         }
-        let user_key = key(&creds.username, realm);
         let settings = read(&self.settings).clone();
         let now_secs = u64::from(UnixTime::from_system(now).0);
         let verdict = {
             let users = read(&self.users);
-            match users.get(&user_key) {
+            match users.get(&creds.username, realm) {
                 Some(CachedUser::Known(secret)) => settings
                     .verifier
                     .verify(&creds, "REGISTER", realm, &secret, now_secs),

@@ -6,7 +6,7 @@
 //! leaves a hole; the arena is compacted once holes make up half of it.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, RandomState};
+use std::hash::{BuildHasher, Hasher, RandomState};
 use std::time::Instant;
 
 use hashbrown::HashTable;
@@ -78,13 +78,16 @@ impl UserCache {
         }
     }
 
-    /// What is cached for `key` (`user@realm`).
-    pub(crate) fn get(&self, key: &str) -> Option<CachedUser> {
-        if let Some(record) = self.find(key) {
+    /// What is cached for `user` of `realm`. A known user is found without building its `user@realm` key.
+    pub(crate) fn get(&self, user: &str, realm: &str) -> Option<CachedUser> {
+        if let Some(record) = self.find(user, realm) {
             return Some(CachedUser::Known(secret(record)));
         }
+        if self.unknown.is_empty() {
+            return None;
+        }
         self.unknown
-            .get(key)
+            .get(format!("{user}@{realm}").as_str())
             .map(|&checked| CachedUser::Unknown { checked })
     }
 
@@ -101,8 +104,8 @@ impl UserCache {
                 }
                 let (arena, hasher) = (&self.arena, &self.hasher);
                 self.known
-                    .insert_unique(hasher.hash_one(key), offset, |&o| {
-                        hasher.hash_one(key_of(record_at(arena, o)))
+                    .insert_unique(hash_key(hasher, key), offset, |&o| {
+                        hash_key(hasher, key_of(record_at(arena, o)))
                     });
             }
             CachedUser::Unknown { checked } => {
@@ -113,7 +116,7 @@ impl UserCache {
 
     /// Forgets `key`; `true` if anything was cached for it.
     pub(crate) fn remove(&mut self, key: &str) -> bool {
-        let hash = self.hasher.hash_one(key);
+        let hash = hash_key(&self.hasher, key);
         let arena = &self.arena;
         let removed = self
             .known
@@ -139,10 +142,10 @@ impl UserCache {
         self.known.len() + self.unknown.len()
     }
 
-    fn find(&self, key: &str) -> Option<&[u8]> {
+    fn find(&self, user: &str, realm: &str) -> Option<&[u8]> {
         self.known
-            .find(self.hasher.hash_one(key), |&o| {
-                key_of(record_at(&self.arena, o)) == key
+            .find(hash_parts(&self.hasher, user, realm), |&o| {
+                split_key(key_of(record_at(&self.arena, o))) == (user, realm)
             })
             .map(|&o| record_at(&self.arena, o))
     }
@@ -159,6 +162,25 @@ impl UserCache {
         self.arena = arena;
         self.holes = 0;
     }
+}
+
+/// The user and realm of a `user@realm` key (a user part may itself hold `@`; a realm cannot).
+fn split_key(key: &str) -> (&str, &str) {
+    key.rsplit_once('@').unwrap_or((key, ""))
+}
+
+/// The table hash of a `user@realm` key: that of its parts, so a lookup needs no key built.
+fn hash_key(hasher: &RandomState, key: &str) -> u64 {
+    let (user, realm) = split_key(key);
+    hash_parts(hasher, user, realm)
+}
+
+fn hash_parts(hasher: &RandomState, user: &str, realm: &str) -> u64 {
+    let mut h = hasher.build_hasher();
+    h.write(user.as_bytes());
+    h.write_u8(b'@');
+    h.write(realm.as_bytes());
+    h.finish()
 }
 
 /// Appends one known user's record; `false` (and nothing appended) when the key is too long to pack.
@@ -238,7 +260,8 @@ mod tests {
     };
 
     fn known(cache: &UserCache, key: &str) -> StoredSecret {
-        match cache.get(key) {
+        let (user, realm) = split_key(key);
+        match cache.get(user, realm) {
             Some(CachedUser::Known(s)) => s,
             other => panic!("{key}: expected a known user, got {other:?}"),
         }
@@ -264,7 +287,7 @@ mod tests {
         let c = known(&cache, "carol@example.com");
         assert_eq!((c.md5_ha1(), c.sha256_ha1()), (None, Some([9; 32])));
         assert!(known(&cache, "dave@example.com").is_dummy());
-        assert!(cache.get("alice@example.org").is_none());
+        assert!(cache.get("alice", "example.org").is_none());
     }
 
     #[test]
@@ -287,7 +310,7 @@ mod tests {
             md5: false,
             sha256: true,
         });
-        assert!(md5.get("alice@example.com").is_none());
+        assert!(md5.get("alice", "example.com").is_none());
         md5.insert("alice@example.com", CachedUser::Known(secret.clone()));
         let a = known(&md5, "alice@example.com");
         assert_eq!((a.md5_ha1(), a.sha256_ha1()), (None, secret.sha256_ha1()));
@@ -299,26 +322,26 @@ mod tests {
         let t = Instant::now();
         cache.insert("eve@example.com", CachedUser::Unknown { checked: t });
         assert!(matches!(
-            cache.get("eve@example.com"),
+            cache.get("eve", "example.com"),
             Some(CachedUser::Unknown { checked }) if checked == t
         ));
         // A user who appears later replaces the negative entry, and the other way round.
         let secret = StoredSecret::from_password("eve", "example.com", "pw");
         cache.insert("eve@example.com", CachedUser::Known(secret));
         assert!(matches!(
-            cache.get("eve@example.com"),
+            cache.get("eve", "example.com"),
             Some(CachedUser::Known(_))
         ));
         assert_eq!(cache.len(), 1);
         cache.insert("eve@example.com", CachedUser::Unknown { checked: t });
         assert!(matches!(
-            cache.get("eve@example.com"),
+            cache.get("eve", "example.com"),
             Some(CachedUser::Unknown { .. })
         ));
         assert_eq!(cache.len(), 1);
         assert!(cache.remove("eve@example.com"));
         assert!(!cache.remove("eve@example.com"));
-        assert!(cache.get("eve@example.com").is_none());
+        assert!(cache.get("eve", "example.com").is_none());
     }
 
     #[test]
@@ -353,10 +376,10 @@ mod tests {
                 Some([i; 16])
             );
         }
-        assert!(cache.get("u1@example.com").is_none());
+        assert!(cache.get("u1", "example.com").is_none());
         cache.clear(BOTH);
         assert_eq!(cache.len(), 0);
-        assert!(cache.get("u4@example.com").is_none());
+        assert!(cache.get("u4", "example.com").is_none());
     }
 
     #[test]
@@ -381,11 +404,25 @@ mod tests {
     }
 
     #[test]
+    fn a_user_part_may_hold_an_at_sign() {
+        let mut cache = UserCache::new(BOTH);
+        let secret = StoredSecret::from_ha1_bytes(Some([3; 16]), None);
+        cache.insert("a@b@example.com", CachedUser::Known(secret));
+        assert_eq!(known(&cache, "a@b@example.com").md5_ha1(), Some([3; 16]));
+        assert!(cache.get("a", "b@example.com").is_none());
+        assert!(cache.remove("a@b@example.com"));
+        assert!(cache.get("a@b", "example.com").is_none());
+    }
+
+    #[test]
     fn a_key_too_long_to_pack_is_not_cached() {
         let mut cache = UserCache::new(BOTH);
-        let key = format!("{}@example.com", "x".repeat(70_000));
-        cache.insert(&key, CachedUser::Known(StoredSecret::dummy()));
-        assert!(cache.get(&key).is_none());
+        let user = "x".repeat(70_000);
+        cache.insert(
+            &format!("{user}@example.com"),
+            CachedUser::Known(StoredSecret::dummy()),
+        );
+        assert!(cache.get(&user, "example.com").is_none());
         assert!(cache.arena.is_empty());
     }
 }
