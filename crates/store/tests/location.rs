@@ -196,6 +196,26 @@ async fn unreadable_rows_are_skipped_not_fatal() {
 }
 
 #[tokio::test]
+async fn a_64_bit_branch_hash_of_an_earlier_version_reads_back_as_its_low_half() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), "loc.db").await;
+    let mut b = binding(1, "a@example.com");
+    store.apply(&[Change::Upsert(b.clone())]).await.unwrap();
+    store.close().await;
+
+    common::raw(&url(dir.path(), "loc.db"))
+        .execute(
+            "UPDATE location SET branch_hash = ?1 WHERE id = 1",
+            [0x1234_0000_0007_i64],
+        )
+        .unwrap();
+
+    let store = open(dir.path(), "loc.db").await;
+    b.branch_hash = 7;
+    assert_eq!(store.load_bindings().await.unwrap(), vec![b]);
+}
+
+#[tokio::test]
 async fn in_memory_store_keeps_bindings_while_open() {
     let store = SqliteStore::open("sqlite::memory:", &SqliteOptions::default())
         .await
